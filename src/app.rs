@@ -1,0 +1,159 @@
+//! Builds the running application: context, routes, server.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_files::Files;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::store::{Db, StoreError};
+use crate::{controllers, middleware, openapi};
+
+/// Everything a handler may need, registered once as `web::Data`.
+#[derive(Clone)]
+pub struct AppContext {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub metrics: Arc<Metrics>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot create {path}: {source}")]
+    Storage {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    context: AppContext,
+}
+
+impl Application {
+    /// Connects the database, applies migrations, binds the port (0 = any free one).
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let db = Db::connect(&settings.database).await?;
+        db.migrate().await?;
+        prepare_storage(&settings.storage.dir)?;
+
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
+
+        let context = AppContext {
+            settings: Arc::new(settings),
+            db,
+            metrics: Metrics::new(),
+        };
+        let server = serve(context.clone(), listener)?;
+        Ok(Application {
+            port,
+            server,
+            context,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn context(&self) -> &AppContext {
+        &self.context
+    }
+
+    /// Stops the server gracefully when called (tests; SIGTERM does the same in production).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until SIGTERM/SIGINT or `handle().stop(true)`; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.context.db.close().await;
+        result
+    }
+}
+
+fn serve(context: AppContext, listener: TcpListener) -> Result<Server, StartupError> {
+    let workers = match context.settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let bind_err = |source| StartupError::Bind {
+        addr: "listener".into(),
+        source,
+    };
+    let server = HttpServer::new(move || {
+        let metrics = context.metrics.clone();
+        App::new()
+            .wrap(from_fn(move |req, next| {
+                middleware::around_request(metrics.clone(), req, next)
+            }))
+            .configure(|cfg| routes(cfg, &context))
+    })
+    .workers(workers)
+    .shutdown_timeout(10)
+    .listen(listener)
+    .map_err(bind_err)?
+    .run();
+    Ok(server)
+}
+
+/// Every route of the product, shared by `serve` and the tests. Static files go last.
+pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
+    let settings = &context.settings;
+    cfg.app_data(web::Data::new(context.clone()))
+        .configure(controllers::ops::configure)
+        .configure(openapi::configure)
+        // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.
+        .service(web::resource(r"/{hidden:(.*/)?\..*}").to(not_found))
+        .service(Files::new("/image", &settings.storage.dir).default_handler(web::to(not_found)))
+        .service(
+            Files::new("/", PathBuf::from(&settings.server.static_dir))
+                .index_file("index.html")
+                .default_handler(web::to(not_found)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> HttpResponse {
+    AppError::NotFound.error_response()
+}
+
+/// Creates the image folder and clears temp files a crash may have left behind, so every
+/// image file in it is complete.
+fn prepare_storage(dir: &std::path::Path) -> Result<(), StartupError> {
+    let err = |source| StartupError::Storage {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = dir.join(".tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(err)?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(err)?;
+    Ok(())
+}

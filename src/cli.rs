@@ -1,0 +1,184 @@
+//! The `wxa` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use std::net::TcpListener;
+
+use crate::app::Application;
+use crate::config::Settings;
+use crate::sandbox;
+use crate::sim::Simulator;
+use crate::store::Db;
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(name = "wxa", version, about = "WeChat mini-program backend")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrations are applied first).
+    Serve {
+        /// A TOML file layered over config/default.toml and config/{APP_ENV}.toml.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Also start the WeChat simulator in-process and point the product at it.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Run the offline WeChat simulator alone.
+    Sim {
+        /// Port on 127.0.0.1 (wins over server.port; 0 = any free port).
+        #[arg(long)]
+        port: Option<u16>,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match &cli.command {
+        Command::Serve { config, .. }
+        | Command::Migrate { config }
+        | Command::Sim { config, .. } => config.as_deref(),
+    };
+    let settings = match Settings::load(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("wxa: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wxa: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { sandbox, .. } => serve(settings, sandbox).await,
+            Command::Migrate { .. } => migrate(settings).await,
+            Command::Sim { port, .. } => sim(settings, port).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "wxa failed");
+            eprintln!("wxa: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+async fn serve(mut settings: Settings, sandbox: bool) -> CliResult {
+    let started = std::time::Instant::now();
+    let simulator = if sandbox {
+        sandbox::fill_demo_app(&mut settings);
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let handle = Simulator::start(sandbox::sim_config(&settings), listener)?;
+        settings.wechat.base_url = handle.base_url();
+        Some(handle)
+    } else {
+        None
+    };
+    let host = settings.server.host.clone();
+    let app = Application::build(settings).await?;
+    tracing::info!(
+        port = app.port(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "wxa listening on http://{host}:{}",
+        app.port()
+    );
+    if let Some(sim) = &simulator {
+        print_sandbox_banner(&format!("http://{host}:{}", app.port()), &sim.base_url());
+    }
+    app.run_until_stopped().await?;
+    if let Some(sim) = simulator {
+        sim.stop().await;
+    }
+    tracing::info!("wxa stopped");
+    Ok(())
+}
+
+fn print_sandbox_banner(product: &str, sim: &str) {
+    println!(
+        "\nwxa-backend sandbox: offline, against the built-in WeChat simulator\n\
+         \x20 product      {product}/\n\
+         \x20 API docs     {product}/docs/\n\
+         \x20 H5 jump page {product}/scheme.html?path=pages/index/index\n\
+         \x20 admin page   {product}/admin/\n\
+         \x20 simulator    {sim}/__sim/  (control API: docs/simulator.md)\n\
+         \x20 demo app     appid {demo}\n\
+         \x20 mint a wx.login code for /api/login:\n\
+         \x20   curl -s -X POST {sim}/__sim/login_codes -H 'content-type: application/json' \\\n\
+         \x20        -d '{{\"appid\":\"{demo}\",\"openid\":\"o_demo_user\"}}'\n",
+        demo = sandbox::DEMO_APP_ID,
+    );
+}
+
+async fn sim(settings: Settings, port: Option<u16>) -> CliResult {
+    let port = port.unwrap_or(settings.server.port);
+    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    let config = sandbox::sim_config(&settings);
+    if config.apps.is_empty() {
+        tracing::warn!(
+            "no [wechat.mini_program.*] app has an app_id; register apps via /__sim/apps"
+        );
+    }
+    let handle = Simulator::start(config, listener)?;
+    tracing::info!(
+        port = handle.port(),
+        "wxa sim listening on {}",
+        handle.base_url()
+    );
+    println!("wxa sim: {} (control API under /__sim/)", handle.base_url());
+    shutdown_signal().await;
+    handle.stop().await;
+    tracing::info!("wxa sim stopped");
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+async fn migrate(settings: Settings) -> CliResult {
+    let db = Db::connect(&settings.database).await?;
+    db.migrate().await?;
+    db.close().await;
+    tracing::info!("migrations applied");
+    Ok(())
+}

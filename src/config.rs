@@ -1,0 +1,409 @@
+//! Layered settings: built-in defaults, `config/default.toml`, `config/{APP_ENV}.toml`,
+//! `--config FILE`, then `APP__SECTION__KEY` environment variables.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The shipped defaults, compiled in so the binary runs from any directory.
+const BUILT_IN_DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub wechat: WechatSettings,
+    pub codes: CodesSettings,
+    pub schemes: SchemesSettings,
+    pub storage: StorageSettings,
+    pub admin: AdminSettings,
+    pub internal: InternalSettings,
+    pub open_platform: OpenPlatformSettings,
+    pub redis: RedisSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: String,
+    pub workers: usize,
+    /// Served at `/` (the H5 jump page, the admin page).
+    pub static_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// May carry a password, so it is kept secret.
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenMode {
+    Stable,
+    Classic,
+    Remote,
+}
+
+impl TokenMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenMode::Stable => "stable",
+            TokenMode::Classic => "classic",
+            TokenMode::Remote => "remote",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WechatSettings {
+    pub base_url: String,
+    pub token_mode: TokenMode,
+    pub remote_url: String,
+    pub remote_key: SecretString,
+    pub refresh_margin_secs: u64,
+    pub timeout_ms: u64,
+    pub max_retries: u32,
+    pub default_app: String,
+    #[serde(default)]
+    pub mini_program: BTreeMap<String, MiniProgramApp>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MiniProgramApp {
+    pub app_id: String,
+    pub secret: SecretString,
+    /// Published pages; read by the simulator only.
+    #[serde(default)]
+    pub pages: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodesSettings {
+    pub limited_quota: u64,
+    pub unlimited_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemesSettings {
+    pub default_expire_days: u32,
+    pub reuse_min_remaining_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSettings {
+    pub token: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InternalSettings {
+    pub keys: Vec<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenPlatformSettings {
+    pub app_id: String,
+    pub secret: SecretString,
+    pub token: SecretString,
+    pub aes_key: SecretString,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: SecretString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+/// A configuration problem, rendered as one line that names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn key(key: &str, problem: impl std::fmt::Display) -> Self {
+        ConfigError(format!("`{key}`: {problem}"))
+    }
+}
+
+impl Settings {
+    /// Loads every layer. `.env` is read first and only fills variables not already set.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        let app_env = std::env::var("APP_ENV").ok().filter(|v| !v.is_empty());
+        Self::figment(Path::new("config"), app_env.as_deref(), config_file)?
+            .merge(Env::prefixed("APP__").split("__"))
+            .extract::<Settings>()
+            .map_err(first_figment_error)
+            .and_then(Settings::validated)
+    }
+
+    /// The compiled-in defaults alone: no files, no environment (tests build on these).
+    pub fn built_in() -> Result<Self, ConfigError> {
+        Figment::from(Toml::string(BUILT_IN_DEFAULTS))
+            .extract::<Settings>()
+            .map_err(first_figment_error)
+            .and_then(Settings::validated)
+    }
+
+    fn figment(
+        dir: &Path,
+        app_env: Option<&str>,
+        config_file: Option<&Path>,
+    ) -> Result<Figment, ConfigError> {
+        let mut figment = Figment::from(Toml::string(BUILT_IN_DEFAULTS))
+            .merge(Toml::file(dir.join("default.toml")));
+        if let Some(env) = app_env {
+            figment = figment.merge(Toml::file(dir.join(format!("{env}.toml"))));
+        }
+        if let Some(file) = config_file {
+            if !file.is_file() {
+                return Err(ConfigError(format!(
+                    "--config {}: file not found",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        Ok(figment)
+    }
+
+    /// Checks what types alone cannot: URLs, cross-field rules.
+    fn validated(self) -> Result<Self, ConfigError> {
+        check_database_url(self.database.url.expose_secret())?;
+        check_http_url("wechat.base_url", &self.wechat.base_url)?;
+        check_http_url("server.public_url", &self.server.public_url)?;
+        if self.wechat.token_mode == TokenMode::Remote {
+            check_http_url("wechat.remote_url", &self.wechat.remote_url)?;
+            if self.wechat.remote_key.expose_secret().is_empty() {
+                return Err(ConfigError::key(
+                    "wechat.remote_key",
+                    "required when token_mode = \"remote\"",
+                ));
+            }
+        }
+        if !self
+            .wechat
+            .mini_program
+            .contains_key(&self.wechat.default_app)
+        {
+            return Err(ConfigError::key(
+                "wechat.default_app",
+                format!(
+                    "no [wechat.mini_program.{}] section",
+                    self.wechat.default_app
+                ),
+            ));
+        }
+        let aes_key = self.open_platform.aes_key.expose_secret();
+        if !self.open_platform.app_id.is_empty()
+            && (aes_key.len() != 43 || !aes_key.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(ConfigError::key(
+                "open_platform.aes_key",
+                "must be 43 letters and digits",
+            ));
+        }
+        if self.schemes.default_expire_days == 0 || self.schemes.default_expire_days > 30 {
+            return Err(ConfigError::key(
+                "schemes.default_expire_days",
+                "must be 1..=30 (WeChat's window)",
+            ));
+        }
+        if self.codes.unlimited_per_minute == 0 {
+            return Err(ConfigError::key(
+                "codes.unlimited_per_minute",
+                "must be at least 1",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The app named `name`, or the default app.
+    pub fn app(&self, name: Option<&str>) -> Option<(&str, &MiniProgramApp)> {
+        let name = name.unwrap_or(&self.wechat.default_app);
+        self.wechat
+            .mini_program
+            .get_key_value(name)
+            .map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+fn first_figment_error(err: figment::Error) -> ConfigError {
+    // Figment can report several problems; the first one is the one to fix.
+    let first = err.into_iter().next();
+    match first {
+        Some(e) => {
+            let key = e.path.join(".");
+            let mut kind = e.kind.to_string();
+            if let Some(source) = &e.metadata.and_then(|m| m.source) {
+                kind = format!("{kind} (from {source})");
+            }
+            if key.is_empty() {
+                ConfigError(kind)
+            } else {
+                ConfigError::key(&key, kind)
+            }
+        }
+        None => ConfigError("unreadable configuration".into()),
+    }
+}
+
+fn check_database_url(url: &str) -> Result<(), ConfigError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ConfigError::key("database.url", format!("not a valid URL ({e})")))?;
+    match parsed.scheme() {
+        "sqlite" | "postgres" | "postgresql" => Ok(()),
+        other => Err(ConfigError::key(
+            "database.url",
+            format!("unsupported scheme `{other}` (use sqlite:// or postgres://)"),
+        )),
+    }
+}
+
+fn check_http_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
+        Ok(_) => Err(ConfigError::key(key, "must be an http(s) URL")),
+        Err(e) => Err(ConfigError::key(key, format!("not a valid URL ({e})"))),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail API fixes the closure's error type
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in_jail(jail: &Jail, file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let dir = jail.directory().join("config");
+        let app_env = std::env::var("APP_ENV").ok();
+        Settings::figment(&dir, app_env.as_deref(), file)?
+            .merge(Env::prefixed("APP__").split("__"))
+            .extract::<Settings>()
+            .map_err(first_figment_error)
+            .and_then(Settings::validated)
+    }
+
+    #[test]
+    fn defaults_load_with_the_spec_key_names() {
+        Jail::expect_with(|jail| {
+            let s = load_in_jail(jail, None).expect("defaults are valid");
+            assert_eq!(s.server.port, 8080);
+            assert_eq!(s.wechat.token_mode, TokenMode::Stable);
+            assert_eq!(s.wechat.default_app, "default");
+            assert_eq!(s.codes.limited_quota, 100_000);
+            assert_eq!(s.storage.dir, PathBuf::from("public/image"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn layers_apply_from_low_to_high() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("config")?;
+            jail.create_file(
+                "config/default.toml",
+                "[server]\nport = 1000\nhost = \"0.0.0.0\"",
+            )?;
+            jail.create_file("config/staging.toml", "[server]\nport = 2000")?;
+            jail.create_file(
+                "extra.toml",
+                "[server]\nport = 3000\n[log]\nformat = \"json\"",
+            )?;
+            jail.set_env("APP_ENV", "staging");
+            let s = load_in_jail(jail, None).expect("valid");
+            assert_eq!((s.server.port, s.server.host.as_str()), (2000, "0.0.0.0"));
+            let s = load_in_jail(jail, Some(Path::new("extra.toml"))).expect("valid");
+            assert_eq!(s.server.port, 3000);
+            assert_eq!(s.log.format, LogFormat::Json);
+            jail.set_env("APP__SERVER__PORT", "4000");
+            jail.set_env("APP__WECHAT__MINI_PROGRAM__SHOP__APP_ID", "wxshop");
+            jail.set_env("APP__WECHAT__MINI_PROGRAM__SHOP__SECRET", "s3cret");
+            let s = load_in_jail(jail, Some(Path::new("extra.toml"))).expect("valid");
+            assert_eq!(s.server.port, 4000);
+            assert_eq!(
+                s.app(Some("shop")).map(|(_, a)| a.app_id.as_str()),
+                Some("wxshop")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let cases = [
+            ("APP__WECHAT__TOKEN_MODE", "sometimes", "wechat.token_mode"),
+            ("APP__SERVER__PORT", "70000", "server.port"),
+            ("APP__DATABASE__URL", "not a url", "database.url"),
+            ("APP__DATABASE__URL", "mysql://x/y", "database.url"),
+            ("APP__WECHAT__DEFAULT_APP", "nope", "wechat.default_app"),
+            ("APP__SERVER__PROT", "1", "server.prot"),
+        ];
+        for (var, value, key) in cases {
+            Jail::expect_with(|jail| {
+                jail.set_env(var, value);
+                let err = load_in_jail(jail, None)
+                    .expect_err("must be rejected")
+                    .to_string();
+                assert!(
+                    err.contains(key),
+                    "{var}={value}: `{err}` should name {key}"
+                );
+                assert!(!err.contains('\n'), "one line: {err}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        Jail::expect_with(|jail| {
+            jail.set_env(
+                "APP__WECHAT__MINI_PROGRAM__DEFAULT__SECRET",
+                "topsecretvalue",
+            );
+            jail.set_env("APP__ADMIN__TOKEN", "admintokenvalue");
+            let s = load_in_jail(jail, None).expect("valid");
+            let shown = format!("{s:?}");
+            assert!(!shown.contains("topsecretvalue") && !shown.contains("admintokenvalue"));
+            Ok(())
+        });
+    }
+}

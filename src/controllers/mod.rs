@@ -1,0 +1,2 @@
+//! HTTP handlers: parse and validate input, call a service, wrap the answer in the envelope.
+pub mod ops;

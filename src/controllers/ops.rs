@@ -1,0 +1,70 @@
+//! Liveness, readiness and metrics.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use crate::app::AppContext;
+use crate::envelope::{self, Envelope};
+use crate::error::{AppError, AppResult};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` when the process answers.
+    pub status: &'static str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+}
+
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Envelope<Health>)))]
+pub async fn healthz() -> HttpResponse {
+    envelope::ok("ok", Health { status: "ok" })
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses(
+    (status = 200, body = Envelope<Readiness>),
+    (status = 503, description = "database unreachable (code 503)"),
+))]
+pub async fn readyz(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let database = match ctx.db.backend() {
+        crate::store::Backend::Sqlite => "sqlite",
+        crate::store::Backend::Postgres => "postgres",
+    };
+    match tokio::time::timeout(Duration::from_secs(2), ctx.db.ping()).await {
+        Ok(Ok(())) => Ok(envelope::ok(
+            "ready",
+            Readiness {
+                status: "ready",
+                database,
+            },
+        )),
+        Ok(Err(e)) => Err(AppError::Unavailable(format!("database: {e}"))),
+        Err(_) => Err(AppError::Unavailable("database: ping timed out".into())),
+    }
+}
+
+/// Prometheus metrics (OpenMetrics text, not an envelope).
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "application/openmetrics-text", body = String)))]
+pub async fn metrics(ctx: web::Data<AppContext>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ))
+        .body(ctx.metrics.render())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Explicit resources, so a wrong method is a 405 rather than a 404.
+    cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
+        .service(web::resource("/readyz").route(web::get().to(readyz)))
+        .service(web::resource("/metrics").route(web::get().to(metrics)));
+}

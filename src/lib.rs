@@ -1,0 +1,20 @@
+//! wxa-backend: the library behind the `wxa` binary.
+//!
+//! Data flows one way: `controllers` parse input and call `services`, which use the
+//! `wechat` client and the `store`. `sim` is the offline WeChat simulator, a room of its own.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod controllers;
+pub mod envelope;
+pub mod error;
+pub mod input;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod sandbox;
+pub mod sim;
+pub mod store;
+pub mod telemetry;
+pub mod wechat;

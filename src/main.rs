@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    wxa_backend::cli::run()
+}

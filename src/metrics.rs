@@ -1,0 +1,109 @@
+//! Prometheus metrics, one registry per running app (tests run several in one process).
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The matched route pattern (never the raw path, which would explode cardinality).
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabels {
+    pub api: &'static str,
+    /// `0` on success, WeChat's errcode, or `transport` / `timeout`.
+    pub errcode: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    pub app: String,
+    pub mode: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    pub cache: &'static str,
+    pub result: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s: loopback hits and slow WeChat calls both land in a bucket.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.0005, 2.0, 16,
+    ))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<RequestLabels, Counter>,
+    pub http_latency: HistogramFamily<RequestLabels>,
+    pub upstream_calls: Family<UpstreamLabels, Counter>,
+    pub token_fetches: Family<TokenLabels, Counter>,
+    pub cache_lookups: Family<CacheLabels, Counter>,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("wxa");
+        let http_requests = Family::<RequestLabels, Counter>::default();
+        let http_latency: HistogramFamily<RequestLabels> =
+            Family::new_with_constructor(latency_histogram);
+        let upstream_calls = Family::<UpstreamLabels, Counter>::default();
+        let token_fetches = Family::<TokenLabels, Counter>::default();
+        let cache_lookups = Family::<CacheLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests served",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            http_latency.clone(),
+        );
+        registry.register(
+            "upstream_calls",
+            "Calls to WeChat by API and errcode",
+            upstream_calls.clone(),
+        );
+        registry.register(
+            "token_fetches",
+            "access_token fetches from upstream by app and mode",
+            token_fetches.clone(),
+        );
+        registry.register(
+            "cache_lookups",
+            "Cache lookups by cache and result",
+            cache_lookups.clone(),
+        );
+        Arc::new(Metrics {
+            registry,
+            http_requests,
+            http_latency,
+            upstream_calls,
+            token_fetches,
+            cache_lookups,
+        })
+    }
+
+    /// The text exposition (OpenMetrics, which Prometheus scrapes natively).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        if let Err(e) = encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "metrics encoding failed");
+        }
+        out
+    }
+}

@@ -1,0 +1,25 @@
+//! The OpenAPI document, generated from the handlers' annotations, and its docs page.
+
+use actix_web::web;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::controllers;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "wxa-backend",
+        description = "Central access_token, mini-program codes, links and phone binding for \
+                       WeChat mini-program teams. Every JSON answer is an envelope \
+                       `{code, msg, data}`; see routes.md for the codes."
+    ),
+    paths(controllers::ops::healthz, controllers::ops::readyz, controllers::ops::metrics),
+    tags((name = "ops", description = "Health, readiness and metrics"))
+)]
+pub struct ApiDoc;
+
+/// `/openapi.json` and the Swagger UI page at `/docs/` (assets vendored: works offline).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+}

@@ -1,0 +1,283 @@
+//! URL Scheme, URL Link and Short Link (WECHAT_API.md section 5): `wxa/generatescheme`,
+//! `wxa/queryscheme`, `wxa/generate_urllink`, `wxa/query_urllink`, `wxa/genwxashortlink`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use actix_web::http::Method;
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse};
+use serde_json::{Map, Value, json};
+
+use super::call::{
+    Call, CallResult, Reply, bool_field, int_field, json_body, mp_caller, query, require_method,
+    str_field,
+};
+use super::errors::WxErr;
+use super::limits::Window;
+use super::onetime::random_alnum;
+use super::state::{AppInfo, SimState, lock};
+
+pub const SCHEME_PREFIX: &str = "weixin://dl/business/?";
+pub const URL_LINK_PREFIX: &str = "https://wxaurl.cn/";
+const MAX_DAYS: i64 = 30;
+const DAY_SECS: i64 = 86_400;
+/// Daily open quota reported by the query APIs (opens are not simulated).
+const VISIT_QUOTA: u64 = 3_000_000;
+
+/// A generated scheme or URL link.
+#[derive(Clone, Debug)]
+struct LinkRec {
+    app_id: String,
+    path: String,
+    query: String,
+    env_version: String,
+    create_time: i64,
+    expire_time: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct LinkStore {
+    /// ticket -> link, for schemes and URL links alike (tickets are unique).
+    by_ticket: Mutex<HashMap<String, LinkRec>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Scheme,
+    UrlLink,
+}
+
+pub async fn generate_scheme(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {
+    run(&s, "wxa/generatescheme", &r, &b, |st, app, body| {
+        generate(st, app, body, Kind::Scheme)
+    })
+    .await
+}
+
+pub async fn generate_urllink(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {
+    run(&s, "wxa/generate_urllink", &r, &b, |st, app, body| {
+        generate(st, app, body, Kind::UrlLink)
+    })
+    .await
+}
+
+pub async fn query_scheme(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {
+    run(&s, "wxa/queryscheme", &r, &b, |st, app, body| {
+        lookup(st, app, body, Kind::Scheme)
+    })
+    .await
+}
+
+pub async fn query_urllink(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {
+    run(&s, "wxa/query_urllink", &r, &b, |st, app, body| {
+        lookup(st, app, body, Kind::UrlLink)
+    })
+    .await
+}
+
+pub async fn short_link(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {
+    run(&s, "wxa/genwxashortlink", &r, &b, shortlink).await
+}
+
+type Work = fn(&SimState, &AppInfo, &Map<String, Value>) -> CallResult;
+
+async fn run(
+    state: &SimState,
+    api: &'static str,
+    req: &HttpRequest,
+    body: &[u8],
+    work: Work,
+) -> HttpResponse {
+    let mut call = match Call::begin(state, api).await {
+        Ok(call) => call,
+        Err(faulty) => return faulty,
+    };
+    let result = (|| {
+        require_method(req, Method::POST)?;
+        let app = mp_caller(state, &mut call, &query(req))?;
+        let body = json_body(body)?;
+        work(state, &app, &body)
+    })();
+    call.finish(state, result)
+}
+
+fn generate(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Kind) -> CallResult {
+    let empty = Map::new();
+    let target = match kind {
+        Kind::Scheme => match body.get("jump_wxa") {
+            None | Some(Value::Null) => &empty,
+            Some(Value::Object(obj)) => obj,
+            Some(_) => return Err(WxErr::of(47001)),
+        },
+        Kind::UrlLink => body,
+    };
+    if kind == Kind::UrlLink && body.get("cloud_base").is_some_and(|v| !v.is_null()) {
+        return Err(WxErr::of(85088));
+    }
+    let path = text(target, "path")?;
+    if !path.is_empty() && !app.has_page(path) {
+        return Err(WxErr::of(40165));
+    }
+    let q = text(target, "query")?;
+    if q.chars().count() > 1024 || !q.chars().all(query_char) {
+        return Err(WxErr::of(40212));
+    }
+    let env_version = match text(target, "env_version")? {
+        "" => "release",
+        v @ ("release" | "trial" | "develop") => v,
+        _ => return Err(WxErr::of(85402)),
+    };
+    bool_field(body, "is_expire", true)?;
+    let now = state.now();
+    let expire_time = expiry(body, now)?;
+    let limits = state.limits();
+    let windows = &state.windows;
+    if !windows.try_hit(
+        "link",
+        Window::Second,
+        &app.app_id,
+        limits.link_per_second,
+        now,
+    ) {
+        return Err(WxErr::of(44990));
+    }
+    if !windows.try_hit("link", Window::Day, &app.app_id, limits.link_daily, now) {
+        return Err(WxErr::of(44993));
+    }
+    let ticket = random_alnum(11);
+    let rec = LinkRec {
+        app_id: app.app_id.clone(),
+        path: path.to_owned(),
+        query: q.to_owned(),
+        env_version: env_version.to_owned(),
+        create_time: now,
+        expire_time,
+    };
+    lock(&state.links.by_ticket).insert(ticket.clone(), rec);
+    Ok(Reply::Json(match kind {
+        Kind::Scheme => {
+            json!({"errcode": 0, "errmsg": "ok", "openlink": format!("{SCHEME_PREFIX}t={ticket}")})
+        }
+        Kind::UrlLink => {
+            json!({"errcode": 0, "errmsg": "ok", "url_link": format!("{URL_LINK_PREFIX}{ticket}")})
+        }
+    }))
+}
+
+/// The expiry: `expire_type` 0 takes `expire_time` (unix seconds; absent: 30 days), 1 takes
+/// `expire_interval` days. Outside 1 minute ..= 30 days from now: 85401.
+fn expiry(body: &Map<String, Value>, now: i64) -> Result<i64, WxErr> {
+    let int = |name: &str| int_field(body, name).map_err(|()| WxErr::of(47001));
+    let at = match int("expire_type")?.unwrap_or(0) {
+        0 => int("expire_time")?.unwrap_or(now + MAX_DAYS * DAY_SECS),
+        1 => match int("expire_interval")? {
+            Some(days @ 1..=MAX_DAYS) => now + days * DAY_SECS,
+            _ => return Err(WxErr::of(85401)),
+        },
+        _ => return Err(WxErr::of(40097)),
+    };
+    if at - now < 60 || at - now > MAX_DAYS * DAY_SECS {
+        return Err(WxErr::of(85401));
+    }
+    Ok(at)
+}
+
+fn lookup(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Kind) -> CallResult {
+    let (field, info_key) = match kind {
+        Kind::Scheme => ("scheme", "scheme_info"),
+        Kind::UrlLink => ("url_link", "url_link_info"),
+    };
+    let link = text(body, field)?;
+    let ticket = match kind {
+        Kind::Scheme => {
+            let params = link
+                .strip_prefix(SCHEME_PREFIX)
+                .ok_or_else(|| WxErr::of(40097))?;
+            let mut ticket = None;
+            for (k, v) in url::form_urlencoded::parse(params.as_bytes()) {
+                match k.as_ref() {
+                    "t" => ticket = Some(v.into_owned()),
+                    "appid" => return Err(WxErr::of(85405)),
+                    _ => {}
+                }
+            }
+            ticket.ok_or_else(|| WxErr::of(40097))?
+        }
+        Kind::UrlLink => {
+            let rest = link
+                .strip_prefix(URL_LINK_PREFIX)
+                .ok_or_else(|| WxErr::of(40097))?;
+            rest.split(['?', '#']).next().unwrap_or_default().to_owned()
+        }
+    };
+    let rec = lock(&state.links.by_ticket)
+        .get(&ticket)
+        .filter(|r| r.app_id == app.app_id)
+        .cloned()
+        .ok_or_else(|| WxErr::of(85403))?;
+    let query_type = int_field(body, "query_type").map_err(|()| WxErr::of(40097))?;
+    let mut reply = json!({"errcode": 0, "errmsg": "ok"});
+    if query_type.unwrap_or(0) == 1 {
+        reply["quota_info"] = json!({"remain_visit_quota": VISIT_QUOTA});
+    } else {
+        reply[info_key] = json!({
+            "appid": rec.app_id,
+            "path": rec.path,
+            "query": rec.query,
+            "create_time": rec.create_time,
+            "expire_time": rec.expire_time,
+            "env_version": rec.env_version,
+        });
+        reply["quota_info"] = json!({"remain_visit_quota": VISIT_QUOTA});
+    }
+    Ok(Reply::Json(reply))
+}
+
+fn shortlink(state: &SimState, app: &AppInfo, body: &Map<String, Value>) -> CallResult {
+    let page_url = str_field(body, "page_url")
+        .map_err(|()| WxErr::of(40066))?
+        .unwrap_or_default();
+    let page = page_url.split('?').next().unwrap_or_default();
+    if page_url.chars().count() > 1024 || !app.has_page(page) {
+        return Err(WxErr::of(40066));
+    }
+    let title = str_field(body, "page_title").map_err(|()| WxErr::of(40225))?;
+    let title = title.unwrap_or_default();
+    let title: String = if title.chars().count() > 20 {
+        title.chars().take(20).chain("...".chars()).collect()
+    } else {
+        title.to_owned()
+    };
+    if bool_field(body, "is_permanent", false)? {
+        let cap = state.limits().shortlink_permanent;
+        let now = state.now();
+        if !state
+            .windows
+            .try_hit("shortlink", Window::Lifetime, &app.app_id, cap, now)
+        {
+            return Err(WxErr::of(85400));
+        }
+    }
+    let code = random_alnum(15);
+    let link = if title.is_empty() {
+        format!("#小程序://{}/{code}", app.name)
+    } else {
+        format!("#小程序://{}/{title}/{code}", app.name)
+    };
+    Ok(Reply::Json(
+        json!({"errcode": 0, "errmsg": "ok", "link": link}),
+    ))
+}
+
+/// A string field, "" when absent; 47001 when not a string.
+fn text<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, WxErr> {
+    str_field(body, name)
+        .map(Option::unwrap_or_default)
+        .map_err(|()| WxErr::of(47001))
+}
+
+/// The characters a scheme or link query may hold.
+fn query_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$&'()*+,/:;=?@-._~%".contains(c)
+}

@@ -1,0 +1,2 @@
+//! The one module that talks to WeChat.
+pub mod msg_crypto;

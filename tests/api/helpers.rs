@@ -1,0 +1,173 @@
+//! `TestApp`: the product on a free port with a fresh database (a temp SQLite file, or a
+//! fresh PostgreSQL schema when `TEST_DATABASE_URL` is set).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use actix_web::dev::ServerHandle;
+use sqlx::Connection;
+use wxa_backend::app::{AppContext, Application};
+use wxa_backend::config::Settings;
+
+#[derive(Clone, Copy, Debug)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub context: AppContext,
+    _dir: tempfile::TempDir,
+    handle: ServerHandle,
+    pg_schema: Option<(String, String)>,
+}
+
+/// Says, past the test harness's capture, that a test was skipped and why.
+pub fn say_skipped(test: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+impl TestApp {
+    /// `None` (after saying so) when the database kind is not available here.
+    pub async fn spawn(kind: DbKind, test: &str) -> Option<TestApp> {
+        Self::spawn_with(kind, test, |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        kind: DbKind,
+        test: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = Settings::built_in().expect("built-in settings");
+        settings.server.port = 0;
+        settings.server.workers = 1;
+        settings.server.static_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("public");
+        settings.storage.dir = dir.path().join("image");
+        let mut pg_schema = None;
+        settings.database.url = match kind {
+            DbKind::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("db/app.db").display()
+            )
+            .into(),
+            DbKind::Postgres => {
+                let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+                    say_skipped(test, "TEST_DATABASE_URL is not set (postgres variant)");
+                    return None;
+                };
+                let schema = format!("wxa_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&base)
+                    .await
+                    .expect("TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+                sqlx::query(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                pg_schema = Some((base, schema));
+                url.into()
+            }
+        };
+        tweak(&mut settings);
+        let app = Application::build(settings).await.expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let context = app.context().clone();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Some(TestApp {
+            address,
+            client: reqwest::Client::builder().build().expect("client"),
+            context,
+            _dir: dir,
+            handle,
+            pg_schema,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Stops the server and drops the PostgreSQL schema.
+    pub async fn finish(self) {
+        // Idle keep-alive connections would hold the graceful stop open.
+        drop(self.client);
+        self.handle.stop(true).await;
+        self.context.db.close().await;
+        if let Some((base, schema)) = self.pg_schema {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+}
+
+/// Reads an envelope and checks its shape: exactly `code`, `msg` and `data`.
+pub async fn envelope(res: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        ct.starts_with("application/json"),
+        "envelope content type, got {ct}"
+    );
+    let body: serde_json::Value = res.json().await.expect("json body");
+    let obj = body.as_object().expect("envelope is an object");
+    assert_eq!(obj.len(), 3, "exactly code, msg, data: {body}");
+    assert!(obj["code"].is_u64(), "code is an integer: {body}");
+    assert!(
+        obj["msg"].as_str().is_some_and(|m| !m.is_empty()),
+        "msg is text: {body}"
+    );
+    assert!(obj.contains_key("data"), "data present: {body}");
+    (status, body)
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL (when configured).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::helpers::{DbKind, TestApp};
+
+            async fn run($app: &TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let name = concat!(module_path!(), "::sqlite");
+                let app = TestApp::spawn(DbKind::Sqlite, name).await.expect("sqlite always runs");
+                run(&app).await;
+                app.finish().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let name = concat!(module_path!(), "::postgres");
+                if let Some(app) = TestApp::spawn(DbKind::Postgres, name).await {
+                    run(&app).await;
+                    app.finish().await;
+                }
+            }
+        }
+    )+};
+}

@@ -1,0 +1,88 @@
+//! Readiness, metrics, OpenAPI, static files, migrations.
+
+use crate::helpers::{DbKind, TestApp, envelope};
+use crate::on_both_databases;
+
+on_both_databases! {
+    async fn readyz_reports_the_database_and_503_when_it_is_gone(app: &TestApp) {
+        let (status, body) = envelope(app.get("/readyz").await).await;
+        assert_eq!(status, 200);
+        assert!(matches!(body["data"]["database"].as_str(), Some("sqlite" | "postgres")));
+        app.context.db.close().await;
+        let (status, body) = envelope(app.get("/readyz").await).await;
+        assert_eq!((status, body["code"].as_u64()), (503, Some(503)));
+        let msg = body["msg"].as_str().unwrap();
+        assert!(!msg.contains("pool") && !msg.contains("sqlx"), "no internals: {msg}");
+    }
+
+    async fn metrics_count_requests_by_route_and_status(app: &TestApp) {
+        app.get("/healthz").await;
+        app.get("/healthz").await;
+        app.get("/no/such/route").await;
+        let res = app.get("/metrics").await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"].to_str().unwrap().contains("text"));
+        let text = res.text().await.unwrap();
+        assert!(
+            text.contains(r#"wxa_http_requests_total{method="GET",route="/healthz",status="200"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"status="404""#), "{text}");
+        assert!(text.contains("wxa_http_request_duration_seconds_bucket"), "{text}");
+    }
+
+    async fn migrations_are_applied_at_start(app: &TestApp) {
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(app.context.db.pool())
+            .await
+            .unwrap();
+        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+            .unwrap()
+            .count() as i64;
+        assert_eq!(applied, files);
+        let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens")
+            .fetch_one(app.context.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(tokens, 0);
+    }
+
+    async fn openapi_document_and_docs_page_are_served(app: &TestApp) {
+        let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with('3'));
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            assert!(doc["paths"][path]["get"].is_object(), "{path} documented");
+        }
+        let page = app.get("/docs/").await;
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().to_lowercase().contains("swagger"));
+    }
+
+    async fn public_files_and_stored_images_are_served(app: &TestApp) {
+        let index = app.get("/").await;
+        assert_eq!(index.status(), 200);
+        assert!(index.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+        std::fs::write(app.context.settings.storage.dir.join("abc.png"), png).unwrap();
+        let res = app.get("/image/abc.png").await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "image/png");
+        assert_eq!(res.bytes().await.unwrap().as_ref(), png);
+        let (status, _) = envelope(app.get("/image/.tmp/").await).await;
+        assert_eq!(status, 404, "half-written images are never served");
+    }
+}
+
+#[tokio::test]
+async fn the_sqlite_file_and_its_folder_are_created_on_first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("deep/er/app.db");
+    let url = format!("sqlite://{}?mode=rwc", db_path.display());
+    let app = TestApp::spawn_with(DbKind::Sqlite, "sqlite_file", |s| {
+        s.database.url = url.into();
+    })
+    .await
+    .unwrap();
+    assert!(db_path.is_file());
+    app.finish().await;
+}
