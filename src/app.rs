@@ -12,7 +12,10 @@ use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::services::mini_program::MiniProgramService;
+use crate::services::token::{BACKGROUND_SPACING, TokenManager};
 use crate::store::{Db, StoreError};
+use crate::wechat::WechatClient;
 use crate::{controllers, middleware, openapi};
 
 /// Everything a handler may need, registered once as `web::Data`.
@@ -21,6 +24,7 @@ pub struct AppContext {
     pub settings: Arc<Settings>,
     pub db: Db,
     pub metrics: Arc<Metrics>,
+    pub mini_program: Arc<MiniProgramService>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +41,15 @@ pub enum StartupError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Wechat(String),
 }
 
 pub struct Application {
     port: u16,
     server: Server,
     context: AppContext,
+    background: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -62,16 +69,24 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
 
+        let metrics = Metrics::new();
+        let client =
+            WechatClient::new(&settings.wechat, metrics.clone()).map_err(StartupError::Wechat)?;
+        let tokens = TokenManager::new(&settings, client.clone(), db.clone(), metrics.clone());
+        let mini_program = MiniProgramService::new(tokens.clone(), client);
         let context = AppContext {
             settings: Arc::new(settings),
             db,
-            metrics: Metrics::new(),
+            metrics,
+            mini_program,
         };
         let server = serve(context.clone(), listener)?;
+        let background = tokio::spawn(refresh_tokens_forever(tokens));
         Ok(Application {
             port,
             server,
             context,
+            background,
         })
     }
 
@@ -91,8 +106,22 @@ impl Application {
     /// Runs until SIGTERM/SIGINT or `handle().stop(true)`; in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.background.abort();
         self.context.db.close().await;
         result
+    }
+}
+
+/// Keeps tokens fresh even without traffic.
+async fn refresh_tokens_forever(tokens: Arc<TokenManager>) {
+    // The first look comes one period after start: a fresh instance fetches nothing until
+    // a token is asked for (or its stored one nears its end).
+    let start = tokio::time::Instant::now() + BACKGROUND_SPACING;
+    let mut tick = tokio::time::interval_at(start, BACKGROUND_SPACING);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        tokens.refresh_due().await;
     }
 }
 
@@ -126,6 +155,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
     let settings = &context.settings;
     cfg.app_data(web::Data::new(context.clone()))
         .configure(controllers::ops::configure)
+        .configure(controllers::internal::configure)
         .configure(openapi::configure)
         // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.
         .service(web::resource(r"/{hidden:(.*/)?\..*}").to(not_found))

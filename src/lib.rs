@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod sandbox;
+pub mod services;
 pub mod sim;
 pub mod store;
 pub mod telemetry;

@@ -11,6 +11,8 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::DatabaseSettings;
 
+pub mod tokens;
+
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 

@@ -8,6 +8,7 @@ use actix_web::dev::ServerHandle;
 use sqlx::Connection;
 use wxa_backend::app::{AppContext, Application};
 use wxa_backend::config::Settings;
+use wxa_backend::sim::{SimHandle, Simulator};
 
 #[derive(Clone, Copy, Debug)]
 pub enum DbKind {
@@ -15,8 +16,13 @@ pub enum DbKind {
     Postgres,
 }
 
+pub const TEST_APP_ID: &str = "wx1111111111111111";
+pub const TEST_SECRET: &str = "test-secret-1111";
+pub const INTERNAL_KEY: &str = "internal-key-for-tests";
+
 pub struct TestApp {
     pub address: String,
+    pub sim: SimHandle,
     pub client: reqwest::Client,
     pub context: AppContext,
     _dir: tempfile::TempDir,
@@ -72,6 +78,20 @@ impl TestApp {
                 url.into()
             }
         };
+        let app = settings
+            .wechat
+            .mini_program
+            .get_mut("default")
+            .expect("default app");
+        app.app_id = TEST_APP_ID.to_owned();
+        app.secret = TEST_SECRET.into();
+        settings.internal.keys = vec![INTERNAL_KEY.into()];
+        let sim = Simulator::start(
+            wxa_backend::sandbox::sim_config(&settings),
+            std::net::TcpListener::bind("127.0.0.1:0").expect("sim port"),
+        )
+        .expect("simulator starts");
+        settings.wechat.base_url = sim.base_url();
         tweak(&mut settings);
         let app = Application::build(settings).await.expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -80,6 +100,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         Some(TestApp {
             address,
+            sim,
             client: reqwest::Client::builder().build().expect("client"),
             context,
             _dir: dir,
@@ -90,6 +111,57 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    pub fn sim_url(&self, path: &str) -> String {
+        format!("{}{}", self.sim.base_url(), path)
+    }
+
+    /// The simulator's counters (`/__sim/counters`).
+    pub async fn sim_counters(&self) -> serde_json::Value {
+        self.client
+            .get(self.sim_url("/__sim/counters"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Tokens the simulator issued to the test app, by kind.
+    pub async fn tokens_issued(&self, kind: &str) -> u64 {
+        self.sim_counters().await["tokens_issued"][TEST_APP_ID][kind]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    pub async fn sim_post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let res = self
+            .client
+            .post(self.sim_url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        res.json().await.unwrap()
+    }
+
+    /// A second instance on the same database and simulator (a restart, or a peer).
+    pub async fn another_instance(
+        &self,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> (String, AppContext, ServerHandle) {
+        let mut settings = (*self.context.settings).clone();
+        tweak(&mut settings);
+        let app = Application::build(settings)
+            .await
+            .expect("second instance builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let (context, handle) = (app.context().clone(), app.handle());
+        tokio::spawn(app.run_until_stopped());
+        (address, context, handle)
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -105,6 +177,7 @@ impl TestApp {
         // Idle keep-alive connections would hold the graceful stop open.
         drop(self.client);
         self.handle.stop(true).await;
+        self.sim.stop().await;
         self.context.db.close().await;
         if let Some((base, schema)) = self.pg_schema {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {

@@ -6,3 +6,4 @@ mod helpers;
 mod cli;
 mod envelope;
 mod operations;
+mod tokens;

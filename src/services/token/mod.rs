@@ -1,0 +1,378 @@
+//! The token manager: one access_token per app, shared by every caller.
+//!
+//! - Hits come from a moka cache (no I/O, no lock held between callers).
+//! - A miss, a refresh and a compare-and-invalidate take the app's async mutex, so however
+//!   many requests arrive at once, one upstream call is made per app (single flight).
+//! - Tokens are persisted, so a restart reuses a valid token instead of fetching one.
+//! - Within the refresh margin, callers keep the current token while a background task
+//!   fetches the next one.
+
+mod source;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use moka::Expiry;
+use moka::future::Cache;
+use prometheus_client::metrics::counter::Counter;
+use tokio::sync::Mutex;
+
+pub use source::{Credentials, FreshToken, Remote};
+
+use crate::config::{Settings, TokenMode};
+use crate::error::AppError;
+use crate::metrics::{CacheLabels, Metrics, TokenLabels};
+use crate::store::{Db, tokens};
+use crate::wechat::WechatClient;
+
+/// Never hand out a token this close to its end: the call it is for could outlive it.
+const MIN_REMAINING_SECS: i64 = 30;
+/// stable_token only rotates in a token's last 300 s; asking earlier returns the same one.
+const STABLE_MAX_MARGIN_SECS: i64 = 290;
+/// WeChat ignores a second force_refresh within 30 s; so do we.
+const FORCE_SPACING: Duration = Duration::from_secs(30);
+/// The background task asks WeChat at most this often per app.
+pub const BACKGROUND_SPACING: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    pub value: Arc<str>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+impl AccessToken {
+    pub fn expires_in(&self, now: i64) -> i64 {
+        (self.expires_at - now).max(0)
+    }
+}
+
+/// Per-app state behind the single-flight mutex.
+struct Slot {
+    credentials: Credentials,
+    last_force: Option<Instant>,
+    last_fetch: Option<Instant>,
+}
+
+pub struct TokenManager {
+    mode: TokenMode,
+    margin: i64,
+    client: WechatClient,
+    remote: Option<Remote>,
+    db: Db,
+    cache: Cache<String, AccessToken>,
+    slots: HashMap<String, Arc<Mutex<Slot>>>,
+    metrics: Arc<Metrics>,
+    // Looked up once: the hot path only bumps an atomic.
+    cache_hits: Counter,
+    cache_misses: Counter,
+}
+
+struct UntilExpiry;
+
+impl Expiry<String, AccessToken> for UntilExpiry {
+    fn expire_after_create(
+        &self,
+        _: &String,
+        token: &AccessToken,
+        _: std::time::Instant,
+    ) -> Option<Duration> {
+        let left = token.expires_at - now_unix() - MIN_REMAINING_SECS;
+        Some(Duration::from_secs(left.max(0) as u64))
+    }
+}
+
+pub fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl TokenManager {
+    pub fn new(
+        settings: &Settings,
+        client: WechatClient,
+        db: Db,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
+        let mode = settings.wechat.token_mode;
+        let mut margin = settings.wechat.refresh_margin_secs as i64;
+        if mode == TokenMode::Stable {
+            margin = margin.min(STABLE_MAX_MARGIN_SECS);
+        }
+        let remote = (mode == TokenMode::Remote).then(|| Remote {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_millis(settings.wechat.timeout_ms.max(1)))
+                .build()
+                .unwrap_or_default(),
+            base: settings.wechat.remote_url.clone(),
+            key: settings.wechat.remote_key.clone(),
+        });
+        let slots = settings
+            .wechat
+            .mini_program
+            .iter()
+            .filter(|(_, app)| mode == TokenMode::Remote || !app.app_id.is_empty())
+            .map(|(name, app)| {
+                let credentials = Credentials {
+                    name: name.clone(),
+                    app_id: if app.app_id.is_empty() {
+                        name.clone()
+                    } else {
+                        app.app_id.clone()
+                    },
+                    secret: app.secret.clone(),
+                };
+                let slot = Slot {
+                    credentials,
+                    last_force: None,
+                    last_fetch: None,
+                };
+                (name.clone(), Arc::new(Mutex::new(slot)))
+            })
+            .collect();
+        let cache = Cache::builder()
+            .max_capacity(10_000)
+            .expire_after(UntilExpiry)
+            .build();
+        let lookups = |result| {
+            metrics
+                .cache_lookups
+                .get_or_create(&CacheLabels {
+                    cache: "access_token",
+                    result,
+                })
+                .clone()
+        };
+        let (cache_hits, cache_misses) = (lookups("hit"), lookups("miss"));
+        Arc::new(TokenManager {
+            mode,
+            margin,
+            client,
+            remote,
+            db,
+            cache,
+            slots,
+            metrics,
+            cache_hits,
+            cache_misses,
+        })
+    }
+
+    pub fn mode(&self) -> TokenMode {
+        self.mode
+    }
+
+    /// The names of the apps this manager serves.
+    pub fn apps(&self) -> impl Iterator<Item = &str> {
+        self.slots.keys().map(String::as_str)
+    }
+
+    pub fn knows(&self, app: &str) -> bool {
+        self.slots.contains_key(app)
+    }
+
+    /// The current token of `app`. The hot path is one cache read.
+    pub async fn get(self: &Arc<Self>, app: &str) -> Result<AccessToken, AppError> {
+        if let Some(token) = self.cache.get(app).await {
+            let left = token.expires_at - now_unix();
+            if left > MIN_REMAINING_SECS {
+                self.cache_hits.inc();
+                if left <= self.margin {
+                    self.refresh_in_background(app);
+                }
+                return Ok(token);
+            }
+        }
+        self.cache_misses.inc();
+        self.load(app, None).await
+    }
+
+    /// Called with a token WeChat rejected (40001/42001/40014): refreshes only if it is
+    /// still the current one, so a burst of rejections costs one upstream call.
+    pub async fn refresh_if_current(
+        self: &Arc<Self>,
+        app: &str,
+        rejected: &str,
+    ) -> Result<AccessToken, AppError> {
+        if let Some(token) = self.cache.get(app).await {
+            if &*token.value != rejected && token.expires_at - now_unix() > MIN_REMAINING_SECS {
+                return Ok(token);
+            }
+        }
+        self.load(app, Some(rejected)).await
+    }
+
+    /// What is stored for `app`, without fetching (for `wxa token` and admin stats).
+    pub async fn stored(&self, app: &str) -> Result<Option<tokens::StoredToken>, AppError> {
+        let Some(slot) = self.slots.get(app) else {
+            return Ok(None);
+        };
+        let app_id = slot.lock().await.credentials.app_id.clone();
+        Ok(tokens::load(&self.db, &app_id, source::kind(self.mode)).await?)
+    }
+
+    /// Refreshes every app whose token is missing or inside the margin; for the
+    /// background task, which runs even without traffic.
+    pub async fn refresh_due(self: &Arc<Self>) {
+        let apps: Vec<String> = self.slots.keys().cloned().collect();
+        for app in apps {
+            let due = match self.cache.get(&app).await {
+                Some(t) => t.expires_at - now_unix() <= self.margin,
+                None => true,
+            };
+            if due {
+                self.refresh_now(&app).await;
+            }
+        }
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, app: &str) {
+        let manager = Arc::clone(self);
+        let app = app.to_owned();
+        tokio::spawn(async move { manager.refresh_now(&app).await });
+    }
+
+    /// One background refresh attempt: skipped when another is running or one ran lately.
+    async fn refresh_now(self: &Arc<Self>, app: &str) {
+        let Some(slot) = self.slots.get(app) else {
+            return;
+        };
+        let Ok(mut slot) = slot.try_lock() else {
+            return;
+        };
+        if slot
+            .last_fetch
+            .is_some_and(|at| at.elapsed() < BACKGROUND_SPACING)
+        {
+            return;
+        }
+        if let Err(e) = self.load_locked(&mut slot, None, true).await {
+            tracing::warn!(app, error = %e, "background token refresh failed");
+        }
+    }
+
+    async fn load(
+        self: &Arc<Self>,
+        app: &str,
+        rejected: Option<&str>,
+    ) -> Result<AccessToken, AppError> {
+        let slot = self
+            .slots
+            .get(app)
+            .ok_or_else(|| AppError::invalid("app", "未配置的小程序"))?;
+        let mut slot = slot.lock().await;
+        self.load_locked(&mut slot, rejected, false).await
+    }
+
+    /// Under the app's lock: the cache again (a caller ahead of us may have refreshed),
+    /// then the stored token, then upstream.
+    async fn load_locked(
+        &self,
+        slot: &mut Slot,
+        rejected: Option<&str>,
+        ahead_of_expiry: bool,
+    ) -> Result<AccessToken, AppError> {
+        let name = slot.credentials.name.clone();
+        let now = now_unix();
+        let good = |t: &AccessToken| {
+            let left = t.expires_at - now;
+            rejected != Some(&*t.value)
+                && left > MIN_REMAINING_SECS
+                && (!ahead_of_expiry || left > self.margin)
+        };
+        if let Some(token) = self.cache.get(&name).await.filter(good) {
+            return Ok(token);
+        }
+        let kind = source::kind(self.mode);
+        if let Some(stored) = tokens::load(&self.db, &slot.credentials.app_id, kind).await? {
+            let token = AccessToken {
+                value: stored.token.into(),
+                expires_at: stored.expires_at,
+            };
+            // A stored token is worth adopting only while it is outside the margin.
+            if good(&token) && token.expires_at - now > self.margin {
+                self.cache.insert(name, token.clone()).await;
+                return Ok(token);
+            }
+        }
+        let fresh = self.fetch(slot, rejected).await?;
+        slot.last_fetch = Some(Instant::now());
+        let now = now_unix();
+        let token = AccessToken {
+            value: fresh.access_token.into(),
+            expires_at: now + fresh.expires_in,
+        };
+        tokens::save(
+            &self.db,
+            &slot.credentials.app_id,
+            kind,
+            &token.value,
+            token.expires_at,
+            now,
+        )
+        .await?;
+        self.cache.insert(name.clone(), token.clone()).await;
+        tracing::info!(app = %name, mode = kind, expires_in = fresh.expires_in, "access_token refreshed");
+        Ok(token)
+    }
+
+    async fn fetch(&self, slot: &mut Slot, rejected: Option<&str>) -> Result<FreshToken, AppError> {
+        let app = &slot.credentials;
+        let count = |mode: &'static str| {
+            self.metrics
+                .token_fetches
+                .get_or_create(&TokenLabels {
+                    app: app.name.clone(),
+                    mode,
+                })
+                .inc();
+        };
+        match self.mode {
+            TokenMode::Classic => {
+                count("classic");
+                Ok(source::fetch_classic(&self.client, app).await?)
+            }
+            TokenMode::Stable => {
+                count("stable");
+                let fresh = source::fetch_stable(&self.client, app, false).await?;
+                // The normal call hands back the token WeChat just refused: only a forced
+                // refresh replaces it, and WeChat allows one per 30 s.
+                let same = rejected.is_some_and(|r| r == fresh.access_token);
+                let spaced = slot
+                    .last_force
+                    .is_none_or(|at| at.elapsed() >= FORCE_SPACING);
+                if same && spaced {
+                    count("stable_force");
+                    slot.last_force = Some(Instant::now());
+                    return Ok(source::fetch_stable(&self.client, app, true).await?);
+                }
+                Ok(fresh)
+            }
+            TokenMode::Remote => {
+                count("remote");
+                let remote = self
+                    .remote
+                    .as_ref()
+                    .ok_or_else(|| AppError::internal("remote mode without remote settings"))?;
+                source::fetch_remote(remote, &app.name, rejected).await
+            }
+        }
+    }
+}
+
+/// Masks a token for display: the first 8 characters only.
+pub fn mask_token(token: &str) -> String {
+    let head: String = token.chars().take(8).collect();
+    format!("{head}…({} chars)", token.chars().count())
+}
+
+impl std::fmt::Debug for TokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenManager")
+            .field("mode", &self.mode)
+            .field("margin", &self.margin)
+            .finish()
+    }
+}

@@ -1,0 +1,36 @@
+//! The WeChat endpoints the product calls: name (for metrics and logs), path, and whether
+//! a call spends a single-use code (and so must never be retried blindly).
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Api {
+    pub name: &'static str,
+    pub path: &'static str,
+    pub single_use: bool,
+}
+
+const fn api(name: &'static str, path: &'static str) -> Api {
+    Api {
+        name,
+        path,
+        single_use: false,
+    }
+}
+
+const fn single_use(name: &'static str, path: &'static str) -> Api {
+    Api {
+        name,
+        path,
+        single_use: true,
+    }
+}
+
+pub const TOKEN: Api = api("token", "/cgi-bin/token");
+pub const STABLE_TOKEN: Api = api("stable_token", "/cgi-bin/stable_token");
+pub const GET_WXACODE_UNLIMIT: Api = api("getwxacodeunlimit", "/wxa/getwxacodeunlimit");
+pub const GET_WXACODE: Api = api("getwxacode", "/wxa/getwxacode");
+pub const CREATE_QRCODE: Api = api("createwxaqrcode", "/cgi-bin/wxaapp/createwxaqrcode");
+pub const GENERATE_SCHEME: Api = api("generatescheme", "/wxa/generatescheme");
+pub const GENERATE_URLLINK: Api = api("generate_urllink", "/wxa/generate_urllink");
+pub const GEN_SHORTLINK: Api = api("genwxashortlink", "/wxa/genwxashortlink");
+pub const JSCODE2SESSION: Api = single_use("jscode2session", "/sns/jscode2session");
+pub const PHONE_NUMBER: Api = single_use("getuserphonenumber", "/wxa/business/getuserphonenumber");

@@ -1,0 +1,217 @@
+//! `WechatClient`: the only thing that builds WeChat URLs and sends requests. A tower
+//! stack around reqwest: an overall deadline, retries with backoff, a concurrency cap.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::limit::ConcurrencyLimit;
+use tower::retry::Retry;
+use tower::timeout::Timeout;
+use tower::{ServiceBuilder, ServiceExt};
+
+use super::api::Api;
+use super::error::WechatError;
+use super::retry::RetryPolicy;
+use super::transport::{HttpService, TransportError, WxRequest, WxResponse};
+use crate::config::WechatSettings;
+use crate::error::WechatFault;
+use crate::metrics::{Metrics, UpstreamLabels};
+
+/// Upstream calls in flight at once, across all apps.
+const MAX_IN_FLIGHT: usize = 256;
+const RETRY_BASE: Duration = Duration::from_millis(100);
+
+type Stack = Timeout<Retry<RetryPolicy, ConcurrencyLimit<HttpService>>>;
+
+#[derive(Clone)]
+pub struct WechatClient {
+    base: url::Url,
+    stack: Stack,
+    metrics: Arc<Metrics>,
+}
+
+/// An image WeChat returned (a code).
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub bytes: Bytes,
+    pub content_type: &'static str,
+}
+
+impl WechatClient {
+    pub fn new(settings: &WechatSettings, metrics: Arc<Metrics>) -> Result<Self, String> {
+        let base = url::Url::parse(settings.base_url.trim_end_matches('/'))
+            .map_err(|e| format!("wechat.base_url: {e}"))?;
+        let timeout = Duration::from_millis(settings.timeout_ms.max(1));
+        // TLS verification stays on: the original service turned it off; we never do.
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("wxa-backend/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("http client: {e}"))?;
+        let stack = ServiceBuilder::new()
+            .timeout(timeout)
+            .retry(RetryPolicy::new(settings.max_retries, RETRY_BASE))
+            .concurrency_limit(MAX_IN_FLIGHT)
+            .service(HttpService::new(http));
+        Ok(WechatClient {
+            base,
+            stack,
+            metrics,
+        })
+    }
+
+    /// GET with query parameters; the answer is JSON.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        api: Api,
+        query: &[(&str, &str)],
+    ) -> Result<T, WechatError> {
+        let res = self.send(api, Method::GET, query, None).await?;
+        self.finish(api, decode_json(&res))
+    }
+
+    /// POST a JSON body; the answer is JSON.
+    pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        api: Api,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<T, WechatError> {
+        let body = serde_json::to_vec(body).map_err(|e| WechatError::Decode(e.to_string()))?;
+        let res = self
+            .send(api, Method::POST, query, Some(body.into()))
+            .await?;
+        self.finish(api, decode_json(&res))
+    }
+
+    /// POST a JSON body; the answer is an image, or a JSON error. Decided by the bytes
+    /// (PNG/JPEG signatures), not only the content type.
+    pub async fn post_image<B: Serialize>(
+        &self,
+        api: Api,
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<Image, WechatError> {
+        let body = serde_json::to_vec(body).map_err(|e| WechatError::Decode(e.to_string()))?;
+        let res = self
+            .send(api, Method::POST, query, Some(body.into()))
+            .await?;
+        let outcome = match image_type(&res.body) {
+            Some(content_type) if res.status < 400 => Ok(Image {
+                bytes: res.body,
+                content_type,
+            }),
+            _ => decode_json::<serde_json::Value>(&res).and_then(|v| {
+                Err(WechatError::Decode(format!(
+                    "expected an image, got {}",
+                    short(&v.to_string())
+                )))
+            }),
+        };
+        self.finish(api, outcome)
+    }
+
+    async fn send(
+        &self,
+        api: Api,
+        method: Method,
+        query: &[(&str, &str)],
+        json_body: Option<Bytes>,
+    ) -> Result<WxResponse, WechatError> {
+        let mut url = self.base.clone();
+        url.set_path(&format!(
+            "{}{}",
+            self.base.path().trim_end_matches('/'),
+            api.path
+        ));
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let started = Instant::now();
+        let result = self
+            .stack
+            .clone()
+            .oneshot(WxRequest {
+                api,
+                method,
+                url,
+                json_body,
+            })
+            .await
+            .map_err(|e| match e.downcast::<TransportError>() {
+                Ok(t) => WechatError::Transport(t.message),
+                Err(e) if e.is::<tower::timeout::error::Elapsed>() => WechatError::Timeout,
+                Err(e) => WechatError::Transport(e.to_string()),
+            });
+        tracing::debug!(
+            api = api.name,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            ok = result.is_ok(),
+            "wechat call"
+        );
+        match result {
+            Ok(res) => Ok(res),
+            Err(e) => self.finish(api, Err(e)),
+        }
+    }
+
+    /// Counts the outcome and logs failures (never the URL: it holds the token).
+    fn finish<T>(&self, api: Api, outcome: Result<T, WechatError>) -> Result<T, WechatError> {
+        let errcode = match &outcome {
+            Ok(_) => "0".to_owned(),
+            Err(e) => {
+                tracing::warn!(api = api.name, error = %e, "wechat call failed");
+                e.label()
+            }
+        };
+        self.metrics
+            .upstream_calls
+            .get_or_create(&UpstreamLabels {
+                api: api.name,
+                errcode,
+            })
+            .inc();
+        outcome
+    }
+}
+
+/// A JSON answer: an `errcode` other than 0 is an error, anything else is `T`.
+fn decode_json<T: DeserializeOwned>(res: &WxResponse) -> Result<T, WechatError> {
+    if res.status >= 500 {
+        return Err(WechatError::Status(res.status));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&res.body)
+        .map_err(|e| WechatError::Decode(format!("not JSON (HTTP {}): {e}", res.status)))?;
+    let errcode = value
+        .get("errcode")
+        .and_then(serde_json::Value::as_i64)
+        .unwrap_or(0);
+    if errcode != 0 {
+        let errmsg = value
+            .get("errmsg")
+            .and_then(|m| m.as_str())
+            .unwrap_or("")
+            .to_owned();
+        return Err(WechatError::Api(WechatFault { errcode, errmsg }));
+    }
+    serde_json::from_value(value).map_err(|e| WechatError::Decode(e.to_string()))
+}
+
+fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some("image/png")
+    } else {
+        None
+    }
+}
+
+fn short(s: &str) -> &str {
+    s.char_indices().nth(200).map_or(s, |(i, _)| &s[..i])
+}

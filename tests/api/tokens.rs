@@ -1,0 +1,166 @@
+//! The central token: single flight, persistence, compare-and-invalidate, remote mode,
+//! retries, and the `/internal` API.
+
+use serde_json::{Value, json};
+use wxa_backend::wechat::{WechatError, api};
+
+use crate::helpers::{INTERNAL_KEY, TEST_APP_ID, TEST_SECRET, TestApp, envelope};
+use crate::on_both_databases;
+
+async fn internal_token(app: &TestApp, address: &str) -> Value {
+    let res = app
+        .client
+        .get(format!("{address}/internal/access_token?app=default"))
+        .bearer_auth(INTERNAL_KEY)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = envelope(res).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].clone()
+}
+
+async fn refresh(app: &TestApp, stale: &str) -> Value {
+    let res = app
+        .client
+        .post(app.url("/internal/access_token/refresh"))
+        .bearer_auth(INTERNAL_KEY)
+        .json(&json!({"app": "default", "stale_token": stale}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = envelope(res).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"].clone()
+}
+
+/// A real mini-program call with the app's token (generatescheme on the simulator).
+async fn make_scheme(app: &TestApp) -> Result<String, wxa_backend::error::AppError> {
+    app.context
+        .mini_program
+        .with_token("default", |client, token| async move {
+            let answer: Value = client
+                .post_json(
+                    api::GENERATE_SCHEME,
+                    &[("access_token", &*token.value)],
+                    &json!({"jump_wxa": {"path": "pages/index/index"}, "expire_type": 1, "expire_interval": 1}),
+                )
+                .await?;
+            Ok::<_, WechatError>(answer["openlink"].as_str().unwrap_or("").to_owned())
+        })
+        .await
+}
+
+on_both_databases! {
+    async fn a_cold_burst_of_200_requests_makes_exactly_one_token_call(app: &TestApp) {
+        let burst = (0..200).map(|_| internal_token(app, &app.address));
+        let answers = futures_util::future::join_all(burst).await;
+        let first = answers[0]["access_token"].as_str().unwrap().to_owned();
+        assert!(answers.iter().all(|a| a["access_token"] == first.as_str()));
+        assert!(answers[0]["expires_in"].as_i64().unwrap() > 7000);
+        assert_eq!(app.tokens_issued("stable").await, 1);
+    }
+
+    async fn a_restart_reuses_the_stored_token_without_a_call(app: &TestApp) {
+        let before = internal_token(app, &app.address).await;
+        let (address, context, handle) = app.another_instance(|_| {}).await;
+        let after = internal_token(app, &address).await;
+        assert_eq!(before["access_token"], after["access_token"]);
+        assert_eq!(app.tokens_issued("stable").await, 1);
+        handle.stop(true).await;
+        context.db.close().await;
+    }
+
+    async fn a_revoked_token_costs_one_extra_call_and_the_request_succeeds(app: &TestApp) {
+        let token = internal_token(app, &app.address).await;
+        app.sim_post("/__sim/tokens/revoke", json!({"token": token["access_token"]})).await;
+        let link = make_scheme(app).await.expect("the call succeeds after one refresh");
+        assert!(link.starts_with("weixin://dl/business/?t="), "{link}");
+        assert_eq!(app.tokens_issued("stable").await, 2);
+        let calls = &app.sim_counters().await["calls"]["wxa/generatescheme"][TEST_APP_ID];
+        assert_eq!(calls.as_u64(), Some(1), "the rejected call counts under no app");
+    }
+
+    async fn a_stale_refresh_request_makes_no_call(app: &TestApp) {
+        let current = internal_token(app, &app.address).await;
+        let answer = refresh(app, "an-old-token-nobody-holds").await;
+        assert_eq!(answer["access_token"], current["access_token"]);
+        assert_eq!(app.tokens_issued("stable").await, 1);
+    }
+
+    async fn refreshing_the_current_token_replaces_it(app: &TestApp) {
+        let current = internal_token(app, &app.address).await;
+        let stale = current["access_token"].as_str().unwrap();
+        let answer = refresh(app, stale).await;
+        assert_ne!(answer["access_token"], current["access_token"]);
+        // Normal stable_token returned the same token, so one force refresh replaced it.
+        assert_eq!(app.tokens_issued("stable").await, 2);
+        // A second identical request is now stale: no call.
+        let again = refresh(app, stale).await;
+        assert_eq!(again["access_token"], answer["access_token"]);
+        assert_eq!(app.tokens_issued("stable").await, 2);
+    }
+
+    async fn remote_mode_takes_tokens_from_the_central_instance_only(app: &TestApp) {
+        let central = app.address.clone();
+        let (address, context, handle) = app
+            .another_instance(|s| {
+                s.wechat.token_mode = wxa_backend::config::TokenMode::Remote;
+                s.wechat.remote_url = central;
+                s.wechat.remote_key = INTERNAL_KEY.into();
+                s.wechat.mini_program.get_mut("default").unwrap().secret = "".into();
+                s.database.url = format!(
+                    "sqlite://{}?mode=rwc",
+                    std::env::temp_dir().join(format!("wxa-remote-{}.db", uuid::Uuid::new_v4())).display()
+                )
+                .into();
+            })
+            .await;
+        let from_remote = internal_token(app, &address).await;
+        let from_central = internal_token(app, &app.address).await;
+        assert_eq!(from_remote["access_token"], from_central["access_token"]);
+        let issued = &app.sim_counters().await["tokens_issued"][TEST_APP_ID];
+        assert_eq!(issued["stable"].as_u64(), Some(1), "{issued}");
+        assert_eq!(issued["classic"].as_u64().unwrap_or(0), 0, "{issued}");
+        handle.stop(true).await;
+        context.db.close().await;
+    }
+
+    async fn busy_answers_are_retried(app: &TestApp) {
+        app.sim_post("/__sim/faults", json!({"api": "cgi-bin/stable_token", "busy": 1, "times": 2})).await;
+        internal_token(app, &app.address).await;
+        let counters = app.sim_counters().await;
+        assert_eq!(counters["errors_by_api"]["cgi-bin/stable_token"]["-1"].as_u64(), Some(2), "{counters}");
+        assert_eq!(app.tokens_issued("stable").await, 1);
+    }
+
+    async fn single_use_codes_are_never_sent_twice(app: &TestApp) {
+        app.sim_post("/__sim/faults", json!({"api": "sns/jscode2session", "busy": 1, "times": 1})).await;
+        let minted = app.sim_post("/__sim/login_codes", json!({"appid": TEST_APP_ID, "openid": "o-1"})).await;
+        let code = minted["code"].as_str().unwrap();
+        let query = [("appid", TEST_APP_ID), ("secret", TEST_SECRET), ("js_code", code), ("grant_type", "authorization_code")];
+        let answer: Result<Value, WechatError> =
+            app.context.mini_program.client.get_json(api::JSCODE2SESSION, &query).await;
+        assert_eq!(answer.unwrap_err().errcode(), Some(-1), "the busy answer is final");
+        let calls = &app.sim_counters().await["calls"]["sns/jscode2session"];
+        let total: u64 = calls.as_object().unwrap().values().filter_map(Value::as_u64).sum();
+        assert_eq!(total, 1, "{calls}");
+    }
+
+    async fn the_internal_api_needs_a_key_and_a_known_app(app: &TestApp) {
+        let url = app.url("/internal/access_token");
+        let (status, _) = envelope(app.client.get(&url).send().await.unwrap()).await;
+        assert_eq!(status, 401);
+        let (status, _) = envelope(app.client.get(&url).bearer_auth("wrong").send().await.unwrap()).await;
+        assert_eq!(status, 401);
+        let res = app.client.get(format!("{url}?app=nope")).bearer_auth(INTERNAL_KEY).send().await.unwrap();
+        let (status, body) = envelope(res).await;
+        assert_eq!((status, body["data"]["field"].as_str()), (400, Some("app")));
+        let res = app.client.get(format!("{url}?app=default&appid=wx1")).bearer_auth(INTERNAL_KEY).send().await.unwrap();
+        assert_eq!(envelope(res).await.0, 400);
+        let res = app.client.post(app.url("/internal/access_token/refresh")).bearer_auth(INTERNAL_KEY).json(&json!({})).send().await.unwrap();
+        let (status, body) = envelope(res).await;
+        assert_eq!((status, body["data"]["field"].as_str()), (400, Some("stale_token")));
+        assert_eq!(app.tokens_issued("stable").await, 0);
+    }
+}
