@@ -10,6 +10,7 @@ use std::net::TcpListener;
 use crate::app::Application;
 use crate::config::Settings;
 use crate::sandbox;
+use crate::services::token::{TokenManager, mask_token, now_unix};
 use crate::sim::Simulator;
 use crate::store::Db;
 use crate::telemetry;
@@ -32,6 +33,14 @@ enum Command {
         #[arg(long)]
         sandbox: bool,
     },
+    /// Print each app's token state (never the secret, never the full token).
+    Token {
+        /// Only this app.
+        #[arg(long)]
+        app: Option<String>,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Run the offline WeChat simulator alone.
     Sim {
         /// Port on 127.0.0.1 (wins over server.port; 0 = any free port).
@@ -52,7 +61,8 @@ pub fn run() -> ExitCode {
     let config = match &cli.command {
         Command::Serve { config, .. }
         | Command::Migrate { config }
-        | Command::Sim { config, .. } => config.as_deref(),
+        | Command::Sim { config, .. }
+        | Command::Token { config, .. } => config.as_deref(),
     };
     let settings = match Settings::load(config) {
         Ok(s) => s,
@@ -77,6 +87,7 @@ pub fn run() -> ExitCode {
             Command::Serve { sandbox, .. } => serve(settings, sandbox).await,
             Command::Migrate { .. } => migrate(settings).await,
             Command::Sim { port, .. } => sim(settings, port).await,
+            Command::Token { app, .. } => token_state(settings, app).await,
         }
     });
     match outcome {
@@ -135,6 +146,42 @@ fn print_sandbox_banner(product: &str, sim: &str) {
          \x20        -d '{{\"appid\":\"{demo}\",\"openid\":\"o_demo_user\"}}'\n",
         demo = sandbox::DEMO_APP_ID,
     );
+}
+
+async fn token_state(settings: Settings, only: Option<String>) -> CliResult {
+    let db = Db::connect(&settings.database).await?;
+    db.migrate().await?;
+    let metrics = crate::metrics::Metrics::new();
+    let client = crate::wechat::WechatClient::new(&settings.wechat, metrics.clone())?;
+    let tokens = TokenManager::new(&settings, client, db.clone(), metrics);
+    let now = now_unix();
+    let mut apps: Vec<&str> = tokens.apps().collect();
+    apps.sort_unstable();
+    if let Some(only) = &only {
+        if !apps.contains(&only.as_str()) {
+            return Err(format!("no app named {only} (apps: {})", apps.join(", ")).into());
+        }
+        apps.retain(|a| a == only);
+    }
+    println!("mode: {}", tokens.mode().as_str());
+    for app in apps {
+        let app_id = settings
+            .app(Some(app))
+            .map_or("", |(_, a)| a.app_id.as_str());
+        match tokens.stored(app).await? {
+            Some(t) => println!(
+                "{app} ({app_id}): token {} expires_at {} (in {} s) refreshed_at {} refreshes {}",
+                mask_token(&t.token),
+                t.expires_at,
+                t.expires_at - now,
+                t.refreshed_at,
+                t.refresh_count
+            ),
+            None => println!("{app} ({app_id}): no stored token"),
+        }
+    }
+    db.close().await;
+    Ok(())
 }
 
 async fn sim(settings: Settings, port: Option<u16>) -> CliResult {

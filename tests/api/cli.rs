@@ -85,7 +85,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
                 .unwrap();
         }
     };
-    let body = raw_http::get_healthz(port);
+    let body = raw_http::get(port, "/healthz");
     assert!(body.contains("\"code\":200"), "{body}");
 
     let started = Instant::now();
@@ -111,14 +111,93 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
 
 mod raw_http {
     /// A tiny blocking GET over a plain socket, so this test needs no async runtime.
-    pub fn get_healthz(port: u16) -> String {
+    pub fn get(port: u16, path: &str) -> String {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
             .unwrap();
         let mut out = String::new();
         stream.read_to_string(&mut out).unwrap();
         out
     }
+}
+
+#[test]
+fn serve_sandbox_starts_the_simulator_and_says_where_to_look() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = wxa(dir.path())
+        .args(["serve", "--sandbox"])
+        .env("APP__SERVER__PORT", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take_while(|l| !l.contains("mint a wx.login code"))
+        .collect();
+    let url_of = |label: &str| {
+        let line = banner
+            .iter()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap();
+        line.split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_owned()
+    };
+    let sim = url_of("simulator");
+    let port: u16 = sim
+        .trim_end_matches("/__sim/")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let answer = raw_http::get(port, "/__sim/apps");
+    assert!(
+        answer.contains(wxa_backend::sandbox::DEMO_APP_ID),
+        "{answer}"
+    );
+    assert!(url_of("API docs").ends_with("/docs/"));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn token_prints_the_state_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = wxa(dir.path())
+        .arg("token")
+        .env(
+            "APP__WECHAT__MINI_PROGRAM__DEFAULT__APP_ID",
+            "wx2222222222222222",
+        )
+        .env(
+            "APP__WECHAT__MINI_PROGRAM__DEFAULT__SECRET",
+            "very-secret-value",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("mode: stable")
+            && stdout.contains("default (wx2222222222222222): no stored token"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("very-secret-value"));
+    let out = wxa(dir.path())
+        .args(["token", "--app", "nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
