@@ -12,8 +12,12 @@ use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::services::ServiceDeps;
+use crate::services::codes::CodeService;
+use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::token::{BACKGROUND_SPACING, TokenManager};
+use crate::services::users::UserService;
 use crate::store::{Db, StoreError};
 use crate::wechat::WechatClient;
 use crate::{controllers, middleware, openapi};
@@ -25,6 +29,9 @@ pub struct AppContext {
     pub db: Db,
     pub metrics: Arc<Metrics>,
     pub mini_program: Arc<MiniProgramService>,
+    pub codes: Arc<CodeService>,
+    pub links: Arc<LinkService>,
+    pub users: Arc<UserService>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,11 +81,20 @@ impl Application {
             WechatClient::new(&settings.wechat, metrics.clone()).map_err(StartupError::Wechat)?;
         let tokens = TokenManager::new(&settings, client.clone(), db.clone(), metrics.clone());
         let mini_program = MiniProgramService::new(tokens.clone(), client);
-        let context = AppContext {
+        let deps = ServiceDeps {
             settings: Arc::new(settings),
             db,
             metrics,
             mini_program,
+        };
+        let context = AppContext {
+            codes: CodeService::new(&deps),
+            links: LinkService::new(&deps),
+            users: UserService::new(&deps),
+            settings: deps.settings,
+            db: deps.db,
+            metrics: deps.metrics,
+            mini_program: deps.mini_program,
         };
         let server = serve(context.clone(), listener)?;
         let background = tokio::spawn(refresh_tokens_forever(tokens));
@@ -156,6 +172,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
     cfg.app_data(web::Data::new(context.clone()))
         .configure(controllers::ops::configure)
         .configure(controllers::internal::configure)
+        .configure(controllers::qr_code::configure)
+        .configure(controllers::links::configure)
+        .configure(controllers::users::configure)
         .configure(openapi::configure)
         // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.
         .service(web::resource(r"/{hidden:(.*/)?\..*}").to(not_found))

@@ -44,5 +44,14 @@ impl Modify for BearerAuth {
 
 /// `/openapi.json` and the Swagger UI page at `/docs/` (assets vendored: works offline).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document()));
+}
+
+/// The whole document: the core routes plus each resource module's own part.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(controllers::qr_code::Doc::openapi());
+    doc.merge(controllers::links::Doc::openapi());
+    doc.merge(controllers::users::Doc::openapi());
+    doc
 }

@@ -1,4 +1,8 @@
 //! HTTP handlers: parse and validate input, call a service, wrap the answer in the envelope.
+pub mod app_param;
 pub mod auth;
 pub mod internal;
+pub mod links;
 pub mod ops;
+pub mod qr_code;
+pub mod users;

@@ -11,7 +11,10 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::DatabaseSettings;
 
+pub mod codes;
+pub mod links;
 pub mod tokens;
+pub mod users;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");

@@ -1,0 +1,11 @@
+//! `/api/qr_code` (issue 5).
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+/// This module's part of the OpenAPI document (merged in `openapi.rs`).
+#[derive(OpenApi)]
+#[openapi()]
+pub struct Doc;
+
+pub fn configure(_cfg: &mut web::ServiceConfig) {}

@@ -1,0 +1,1 @@
+//! The `codes` table (issue 5).

@@ -1,0 +1,1 @@
+//! The `links` table (issue 6).

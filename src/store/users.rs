@@ -1,0 +1,1 @@
+//! The `users` and `sessions` tables (issue 7).
