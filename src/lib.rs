@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod controllers;
+pub mod domain;
 pub mod envelope;
 pub mod error;
 pub mod input;

@@ -1,0 +1,1 @@
+//! Code parameters: scene, page, path, width, colours (issue 5).

@@ -1,0 +1,1 @@
+//! Link parameters: path, query, env_version, expiry (issue 6).

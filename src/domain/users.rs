@@ -1,0 +1,1 @@
+//! Login and phone values: codes, phone numbers and their masking (issue 7).
