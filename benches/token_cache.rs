@@ -40,7 +40,7 @@ fn cached_token(c: &mut Criterion) {
         db.migrate().await.expect("migrate");
         let metrics = Metrics::new();
         let client = WechatClient::new(&settings.wechat, metrics.clone()).expect("client");
-        let manager: Arc<TokenManager> = TokenManager::new(&settings, client, db, metrics);
+        let manager: Arc<TokenManager> = TokenManager::new(&settings, client, db, None, metrics);
         manager.get("default").await.expect("warm the cache");
         (manager, sim)
     });

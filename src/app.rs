@@ -8,6 +8,7 @@ use actix_files::Files;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
+use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::error::AppError;
@@ -16,7 +17,7 @@ use crate::services::ServiceDeps;
 use crate::services::codes::CodeService;
 use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
-use crate::services::token::{BACKGROUND_SPACING, TokenManager};
+use crate::services::token::{BACKGROUND_SPACING, SharedTokens, TokenManager};
 use crate::services::users::UserService;
 use crate::store::{Db, StoreError};
 use crate::wechat::WechatClient;
@@ -50,6 +51,8 @@ pub enum StartupError {
     },
     #[error("{0}")]
     Wechat(String),
+    #[error("cannot connect to redis.url: {0}")]
+    Redis(String),
 }
 
 pub struct Application {
@@ -79,7 +82,21 @@ impl Application {
         let metrics = Metrics::new();
         let client =
             WechatClient::new(&settings.wechat, metrics.clone()).map_err(StartupError::Wechat)?;
-        let tokens = TokenManager::new(&settings, client.clone(), db.clone(), metrics.clone());
+        let shared = match settings.redis.url.expose_secret() {
+            "" => None,
+            url => Some(
+                SharedTokens::connect(url, &settings.redis.key_prefix)
+                    .await
+                    .map_err(|e| StartupError::Redis(e.to_string()))?,
+            ),
+        };
+        let tokens = TokenManager::new(
+            &settings,
+            client.clone(),
+            db.clone(),
+            shared,
+            metrics.clone(),
+        );
         let mini_program = MiniProgramService::new(tokens.clone(), client);
         let deps = ServiceDeps {
             settings: Arc::new(settings),
@@ -178,7 +195,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
         .configure(openapi::configure)
         // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.
         .service(web::resource(r"/{hidden:(.*/)?\..*}").to(not_found))
-        .service(Files::new("/image", &settings.storage.dir).default_handler(web::to(not_found)))
+        // Image names are content hashes: clients and CDNs may keep them for a year.
+        .service(
+            web::scope("/image")
+                .wrap(from_fn(controllers::qr_code::immutable_images))
+                .service(Files::new("", &settings.storage.dir).default_handler(web::to(not_found))),
+        )
         .service(
             Files::new("/", PathBuf::from(&settings.server.static_dir))
                 .index_file("index.html")

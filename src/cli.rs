@@ -54,6 +54,8 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Make codes for a file of scenes ahead of time (resumable; see README).
+    Pregen(crate::pregen::PregenArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -63,6 +65,7 @@ pub fn run() -> ExitCode {
         | Command::Migrate { config }
         | Command::Sim { config, .. }
         | Command::Token { config, .. } => config.as_deref(),
+        Command::Pregen(args) => args.config.as_deref(),
     };
     let settings = match Settings::load(config) {
         Ok(s) => s,
@@ -88,6 +91,7 @@ pub fn run() -> ExitCode {
             Command::Migrate { .. } => migrate(settings).await,
             Command::Sim { port, .. } => sim(settings, port).await,
             Command::Token { app, .. } => token_state(settings, app).await,
+            Command::Pregen(args) => crate::pregen::run(settings, args).await,
         }
     });
     match outcome {
@@ -153,7 +157,7 @@ async fn token_state(settings: Settings, only: Option<String>) -> CliResult {
     db.migrate().await?;
     let metrics = crate::metrics::Metrics::new();
     let client = crate::wechat::WechatClient::new(&settings.wechat, metrics.clone())?;
-    let tokens = TokenManager::new(&settings, client, db.clone(), metrics);
+    let tokens = TokenManager::new(&settings, client, db.clone(), None, metrics);
     let now = now_unix();
     let mut apps: Vec<&str> = tokens.apps().collect();
     apps.sort_unstable();

@@ -25,6 +25,7 @@ pub struct Settings {
     pub internal: InternalSettings,
     pub open_platform: OpenPlatformSettings,
     pub redis: RedisSettings,
+    pub session: SessionSettings,
     pub log: LogSettings,
 }
 
@@ -135,6 +136,15 @@ pub struct OpenPlatformSettings {
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     pub url: SecretString,
+    /// Prefix of every key, so deployments (and tests) can share one Redis.
+    pub key_prefix: String,
+}
+
+/// Login sessions (`/api/login` bearer tokens).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    pub ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -14,6 +14,7 @@ pub mod input;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pregen;
 pub mod sandbox;
 pub mod services;
 pub mod sim;

@@ -1,11 +1,208 @@
-//! `/api/scheme_code`, `/api/url_link`, `/api/short_link` (issue 6).
+//! `/api/scheme_code`, `/api/url_link`, `/api/short_link` (issue 6): links that open the
+//! mini program from outside it (SMS, email, web pages). Each takes its input from the
+//! query string, a JSON body or a form, on GET or POST.
 
-use actix_web::web;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
 use utoipa::OpenApi;
+
+use crate::app::AppContext;
+use crate::controllers::app_param::target;
+use crate::domain::links::{
+    EnvVersion, Expiry, JumpKind, JumpLink, LinkQuery, PagePath, PageTitle, PageUrl, ShortLink,
+};
+use crate::envelope::{self, Envelope};
+use crate::error::AppResult;
+use crate::input::Input;
+use crate::services::token::now_unix;
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(scheme_code, url_link, short_link),
+    tags((name = "links", description = "URL Scheme, URL Link and Short Link for H5 pages"))
+)]
 pub struct Doc;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SchemeData<'a> {
+    /// The record's id.
+    pub id: i64,
+    /// `weixin://dl/business/?t=...`
+    pub openlink: &'a str,
+    /// Unix seconds.
+    pub expire_time: i64,
+    /// True when an earlier link was handed out again (no call to WeChat).
+    pub reused: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UrlLinkData<'a> {
+    pub id: i64,
+    /// `https://wxaurl.cn/...`
+    pub url_link: &'a str,
+    /// Unix seconds.
+    pub expire_time: i64,
+    pub reused: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ShortLinkData<'a> {
+    pub id: i64,
+    /// `#小程序://<app>/<title>/<code>`: opens only inside WeChat.
+    pub link: &'a str,
+    pub reused: bool,
+}
+
+/// Inputs of `/api/scheme_code` and `/api/url_link` (query string, JSON or form); for the
+/// OpenAPI document only: the handlers read them through `Input`.
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JumpParams {
+    /// Published page, no query, no leading `/`, ≤1024 chars; empty: the home page.
+    path: Option<String>,
+    /// ≤1024 chars of `0-9a-zA-Z!#$&'()*+,/:;=?@-._~%` (URL-encode the rest).
+    query: Option<String>,
+    /// `release` (default), `trial` or `develop`.
+    env_version: Option<String>,
+    /// Unix seconds, more than 1 minute and at most 30 days ahead; not with `expire_interval`.
+    expire_time: Option<i64>,
+    /// Days, 1..30; neither given: `schemes.default_expire_days`.
+    expire_interval: Option<i64>,
+    /// Configured app name; default `wechat.default_app`.
+    app: Option<String>,
+}
+
+/// Inputs of `/api/short_link` (query string, JSON or form).
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShortParams {
+    /// Published page, may carry a query (`pages/a/a?id=1`); ≤1024 chars.
+    page_url: String,
+    /// ≤64 chars; WeChat shows the first 20.
+    page_title: Option<String>,
+    /// `false` (default): valid 30 days; `true`: never expires, ≤100,000 per app.
+    is_permanent: Option<bool>,
+    /// Configured app name; default `wechat.default_app`.
+    app: Option<String>,
+}
+
+/// `path`, `query`, `env_version` and the expiry, checked before any upstream call.
+fn jump_input(input: &Input, ctx: &AppContext) -> AppResult<JumpLink> {
+    Ok(JumpLink {
+        path: PagePath::parse("path", input.str("path")?)?,
+        query: LinkQuery::parse("query", input.str("query")?)?,
+        env_version: EnvVersion::parse("env_version", input.str("env_version")?)?,
+        expiry: Expiry::parse(
+            input.i64("expire_time")?,
+            input.i64("expire_interval")?,
+            ctx.settings.schemes.default_expire_days,
+            now_unix(),
+        )?,
+    })
+}
+
+/// An encrypted URL Scheme (`wxa/generatescheme`) for H5 pages to jump to.
+#[utoipa::path(method(get, post), path = "/api/scheme_code", tag = "links",
+    params(JumpParams),
+    responses(
+        (status = 200, body = Envelope<SchemeData>),
+        (status = 400, description = "invalid parameter; data {field, rule} (code 400)"),
+        (status = 429, description = "WeChat's 44990/44993/45009 limits; data {errcode, errmsg} (code 429)"),
+        (status = 502, description = "WeChat refused; data {errcode, errmsg} (code 5000)"),
+        (status = 504, description = "WeChat unreachable (code 5001)"),
+    ))]
+pub async fn scheme_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let app = target(&input, &ctx)?;
+    let link = jump_input(&input, &ctx)?;
+    let got = ctx
+        .links
+        .jump_link(&app.name, app.app_id, JumpKind::Scheme, link)
+        .await?;
+    Ok(envelope::ok(
+        "小程序scheme码返回成功",
+        SchemeData {
+            id: got.link.id,
+            openlink: &got.link.link,
+            expire_time: got.link.expires_at,
+            reused: got.reused,
+        },
+    ))
+}
+
+/// A URL Link (`wxa/generate_urllink`): an https link that opens the mini program.
+#[utoipa::path(method(get, post), path = "/api/url_link", tag = "links",
+    params(JumpParams),
+    responses(
+        (status = 200, body = Envelope<UrlLinkData>),
+        (status = 400, description = "invalid parameter (code 400)"),
+        (status = 429, description = "WeChat's limits (code 429)"),
+        (status = 502, description = "WeChat refused (code 5000)"),
+        (status = 504, description = "WeChat unreachable (code 5001)"),
+    ))]
+pub async fn url_link(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let app = target(&input, &ctx)?;
+    let link = jump_input(&input, &ctx)?;
+    let got = ctx
+        .links
+        .jump_link(&app.name, app.app_id, JumpKind::UrlLink, link)
+        .await?;
+    Ok(envelope::ok(
+        "小程序URL Link返回成功",
+        UrlLinkData {
+            id: got.link.id,
+            url_link: &got.link.link,
+            expire_time: got.link.expires_at,
+            reused: got.reused,
+        },
+    ))
+}
+
+/// A Short Link (`wxa/genwxashortlink`) to share inside WeChat.
+#[utoipa::path(method(get, post), path = "/api/short_link", tag = "links",
+    params(ShortParams),
+    responses(
+        (status = 200, body = Envelope<ShortLinkData>),
+        (status = 400, description = "invalid parameter (code 400)"),
+        (status = 429, description = "WeChat's limits (code 429)"),
+        (status = 502, description = "WeChat refused, e.g. 85400 permanent quota used (code 5000)"),
+        (status = 504, description = "WeChat unreachable (code 5001)"),
+    ))]
+pub async fn short_link(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let app = target(&input, &ctx)?;
+    let link = ShortLink {
+        page_url: PageUrl::parse("page_url", input.required_str("page_url")?)?,
+        page_title: PageTitle::parse("page_title", input.str("page_title")?)?,
+        permanent: input.bool("is_permanent")?.unwrap_or(false),
+    };
+    let got = ctx.links.short_link(&app.name, app.app_id, link).await?;
+    Ok(envelope::ok(
+        "小程序Short Link返回成功",
+        ShortLinkData {
+            id: got.link.id,
+            link: &got.link.link,
+            reused: got.reused,
+        },
+    ))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Explicit resources, so another method is a 405 rather than a 404.
+    cfg.service(
+        web::resource("/api/scheme_code")
+            .route(web::get().to(scheme_code))
+            .route(web::post().to(scheme_code)),
+    )
+    .service(
+        web::resource("/api/url_link")
+            .route(web::get().to(url_link))
+            .route(web::post().to(url_link)),
+    )
+    .service(
+        web::resource("/api/short_link")
+            .route(web::get().to(short_link))
+            .route(web::post().to(short_link)),
+    );
+}

@@ -1,11 +1,233 @@
-//! `/api/qr_code` (issue 5).
+//! `/api/qr_code`: a mini-program code, made once and served from the image store.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use std::borrow::Cow;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{CACHE_CONTROL, ContentType, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::app::AppContext;
+use crate::controllers::app_param;
+use crate::domain::codes::{CodeSpec, RawCode};
+use crate::envelope::{self, Envelope};
+use crate::error::{AppError, AppResult};
+use crate::input::Input;
+use crate::services::codes::{CodeResult, StoredCode, Wait};
+
+/// The original service's message.
+const OK_MSG: &str = "小程序二维码返回成功";
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(qr_code))]
 pub struct Doc;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the input; `Input` reads it
+pub struct QrCodeInput {
+    /// `unlimited` (default, getwxacodeunlimit), `limited` (getwxacode) or `qrcode`
+    /// (createwxaqrcode).
+    kind: Option<String>,
+    /// unlimited: up to 32 characters of `0-9a-zA-Z!#$&'()*+,/:;=?@-._~` (alias `query`).
+    scene: Option<String>,
+    /// unlimited: a published page, no leading `/`, no query; default the home page
+    /// (alias `path`).
+    page: Option<String>,
+    /// limited: up to 1024 characters; qrcode: up to 128 bytes; a query may follow `?`
+    /// (alias `page`).
+    path: Option<String>,
+    /// limited/qrcode: appended to `path` after `?`.
+    query: Option<String>,
+    /// 280..1280 pixels, default 430.
+    width: Option<i64>,
+    /// unlimited, limited: `release` (default), `trial` or `develop`.
+    env_version: Option<String>,
+    /// unlimited: default true; false allows unpublished pages.
+    check_path: Option<bool>,
+    /// unlimited, limited: default false.
+    auto_color: Option<bool>,
+    /// unlimited, limited: `{"r":0,"g":0,"b":0}` (0..255 each), or `#rrggbb`.
+    line_color: Option<Value>,
+    /// unlimited, limited: transparent background (PNG).
+    is_hyaline: Option<bool>,
+    /// `base64` adds the image inline.
+    format: Option<String>,
+    /// Config name of the mini program; default `wechat.default_app`.
+    app: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QrCodeData<'a> {
+    pub id: i64,
+    /// Absolute URL of the image under `/image/`.
+    pub url: &'a str,
+    pub kind: &'static str,
+    pub width: u32,
+    /// `image/jpeg`, or `image/png` when `is_hyaline`.
+    pub content_type: &'static str,
+    /// True when answered from the store without calling WeChat.
+    pub cached: bool,
+    /// With `format=base64`: the image, base64 (standard alphabet, no `data:` prefix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base64: Option<String>,
+}
+
+impl<'a> QrCodeData<'a> {
+    fn new(code: &'a StoredCode, cached: bool, base64: Option<String>) -> Self {
+        QrCodeData {
+            id: code.id,
+            url: &code.url,
+            kind: code.kind.as_str(),
+            width: code.width,
+            content_type: code.content_type,
+            cached,
+            base64,
+        }
+    }
+}
+
+/// A mini-program code for a page and scene (or a path), stored and served under
+/// `/image/`. Input from the query string, a JSON body or a form body.
+#[utoipa::path(method(get, post), path = "/api/qr_code", tag = "codes",
+    params(("kind" = Option<String>, Query, description = "unlimited | limited | qrcode"),
+           ("scene" = Option<String>, Query, description = "unlimited: required, up to 32 characters"),
+           ("page" = Option<String>, Query, description = "unlimited: published page without leading /"),
+           ("path" = Option<String>, Query, description = "limited (1024 chars) / qrcode (128 bytes)"),
+           ("width" = Option<i64>, Query, description = "280..1280, default 430"),
+           ("format" = Option<String>, Query, description = "base64 adds the image inline")),
+    request_body(content = QrCodeInput, description = "the same fields as JSON or a form"),
+    responses(
+        (status = 200, body = Envelope<QrCodeData>),
+        (status = 400, description = "a bad parameter; data.field names it (code 400)"),
+        (status = 429, description = "quota used up or pace exceeded, ours or WeChat's (code 429)"),
+        (status = 502, description = "WeChat answered an errcode; data {errcode, errmsg} (code 5000)"),
+        (status = 504, description = "WeChat unreachable or timed out (code 5001)"),
+    ))]
+pub async fn qr_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let target = app_param::target(&input, &ctx)?;
+    let (spec, inline) = parse(&input)?;
+    let codes = &ctx.codes;
+    if inline {
+        let r = codes
+            .get_with_image(&target.name, &target.app_id, &spec, Wait::Request)
+            .await?;
+        let encoded = r
+            .image
+            .as_ref()
+            .map(|b| base64::engine::general_purpose::STANDARD.encode(b));
+        return Ok(envelope::ok(
+            OK_MSG,
+            QrCodeData::new(&r.code, r.cached, encoded),
+        ));
+    }
+    let CodeResult { code, cached, .. } = codes
+        .get_or_make(&target.name, &target.app_id, &spec, Wait::Request)
+        .await?;
+    if !cached {
+        return Ok(envelope::ok(OK_MSG, QrCodeData::new(&code, false, None)));
+    }
+    // Repeats are the common case: their whole answer is serialized once per record.
+    let body = code
+        .repeat_response
+        .get_or_init(|| repeat_body(&code))
+        .clone();
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(body))
+}
+
+fn repeat_body(code: &StoredCode) -> Bytes {
+    let envelope = Envelope {
+        code: 200,
+        msg: Cow::Borrowed(OK_MSG),
+        data: QrCodeData::new(code, true, None),
+    };
+    serde_json::to_vec(&envelope).map_or_else(|_| Bytes::new(), Bytes::from)
+}
+
+/// The request's code parameters and whether the image goes inline.
+fn parse(input: &Input) -> AppResult<(CodeSpec, bool)> {
+    let inline = match text(input, "format")?.as_deref() {
+        None | Some("url") => false,
+        Some("base64") => true,
+        Some(_) => return Err(AppError::invalid("format", "必须是 base64 或 url")),
+    };
+    let kind = text(input, "kind")?;
+    let page = text(input, "page")?;
+    let path = text(input, "path")?;
+    let scene = text(input, "scene")?;
+    let query = text(input, "query")?;
+    let env_version = text(input, "env_version")?;
+    let bracketed = bracketed_color(input);
+    let raw = RawCode {
+        kind: kind.as_deref(),
+        page: page.as_deref(),
+        path: path.as_deref(),
+        scene: scene.as_deref(),
+        query: query.as_deref(),
+        width: input.i64("width")?,
+        env_version: env_version.as_deref(),
+        check_path: input.bool("check_path")?,
+        auto_color: input.bool("auto_color")?,
+        line_color: input.raw("line_color").or(bracketed.as_ref()),
+        is_hyaline: input.bool("is_hyaline")?,
+    };
+    Ok((CodeSpec::parse(&raw)?, inline))
+}
+
+/// A string field, borrowed when it is one; empty counts as absent (forms send them).
+fn text<'a>(input: &'a Input, key: &'static str) -> AppResult<Option<Cow<'a, str>>> {
+    match input.raw(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(Cow::Borrowed(s))),
+        Some(Value::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
+        Some(_) => Err(AppError::invalid(key, "必须是字符串")),
+    }
+}
+
+/// `line_color[r]=..&line_color[g]=..` (PHP-style form fields) as an object.
+fn bracketed_color(input: &Input) -> Option<Value> {
+    let mut map = Map::new();
+    for (key, channel) in [
+        ("line_color[r]", "r"),
+        ("line_color[g]", "g"),
+        ("line_color[b]", "b"),
+    ] {
+        if let Some(v) = input.raw(key) {
+            map.insert(channel.to_owned(), v.clone());
+        }
+    }
+    (!map.is_empty()).then_some(Value::Object(map))
+}
+
+/// Stored images never change (their names are content hashes): let clients and CDNs
+/// keep them. Errors (a 404) are not marked.
+pub async fn immutable_images(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    if res.status().is_success() {
+        res.headers_mut().insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    Ok(res)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/qr_code")
+            .route(web::get().to(qr_code))
+            .route(web::post().to(qr_code)),
+    );
+}

@@ -1,11 +1,176 @@
 //! `/api/login`, `/api/bind_phone` (issue 7).
 
-use actix_web::web;
-use utoipa::OpenApi;
+use std::borrow::Cow;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::app::AppContext;
+use crate::controllers::{app_param, auth};
+use crate::domain::users::{EncryptedPhone, OneTimeCode, Phone, PhoneProof};
+use crate::envelope::{self, Envelope};
+use crate::error::{AppError, AppResult};
+use crate::input::Input;
+use crate::services::users::{LoggedIn, Session};
+
+/// WeChat's answers for a code that is unknown, expired (40029) or already used (40163).
+const SPENT_CODE_ERRCODES: [i64; 2] = [40029, 40163];
+const LOGIN_CODE_SPENT: &str = "登录 code 无效、已过期或已被使用,请重新调用 wx.login 获取新的 code";
+const PHONE_CODE_SPENT: &str =
+    "手机号 code 无效、已过期或已被使用,请让用户重新点击手机号授权按钮获取新的 code";
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(login, bind_phone))]
 pub struct Doc;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the input; `Input` reads it
+pub struct LoginBody {
+    /// `wx.login`'s code: single use, valid 5 minutes; at most 128 characters.
+    code: String,
+    /// Config name of the mini program; default `wechat.default_app`.
+    app: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the input; `Input` reads it
+pub struct BindPhoneBody {
+    /// The getPhoneNumber button's code (`e.detail.code`, not wx.login's); or instead:
+    code: Option<String>,
+    /// The older flow: `e.detail.encryptedData` (base64, at most 4096 characters) ...
+    encrypted_data: Option<String>,
+    /// ... and `e.detail.iv` (base64 of 16 bytes).
+    iv: Option<String>,
+    /// Must name the app of the session when given.
+    app: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginUser {
+    pub id: i64,
+    pub has_phone: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginData {
+    /// Opaque bearer token for `Authorization: Bearer ...`; shown once.
+    pub token: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub user: LoginUser,
+}
+
+impl From<LoggedIn> for LoginData {
+    fn from(l: LoggedIn) -> Self {
+        LoginData {
+            token: l.token,
+            expires_at: l.expires_at,
+            user: LoginUser {
+                id: l.user_id,
+                has_phone: l.has_phone,
+            },
+        }
+    }
+}
+
+/// Logs a user in with `wx.login`'s code.
+#[utoipa::path(post, path = "/api/login", tag = "users", request_body = LoginBody,
+    responses(
+        (status = 200, body = Envelope<LoginData>, description = "msg 登录成功"),
+        (status = 400, description = "missing or malformed code, unknown app (code 400)"),
+        (status = 429, description = "WeChat's 45011: 100 logins per user per minute (code 429)"),
+        (status = 502, description = "WeChat refused the code (code 5000; 40029 unknown or expired, 40163 used: get a new one with wx.login)"),
+        (status = 504, description = "WeChat unreachable (code 5001)"),
+    ))]
+pub async fn login(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let target = app_param::target(&input, &ctx)?;
+    let code = OneTimeCode::parse("code", input.required_str("code")?)?;
+    match ctx.users.login(&target, &code).await {
+        Ok(done) => Ok(envelope::ok("登录成功", LoginData::from(done))),
+        Err(e) => spent_code(e, LOGIN_CODE_SPENT),
+    }
+}
+
+/// Binds the phone to the session's user: the button's `code`, or `encrypted_data` + `iv`.
+#[utoipa::path(post, path = "/api/bind_phone", tag = "users", request_body = BindPhoneBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Envelope<Phone>, description = "msg 手机号绑定成功"),
+        (status = 400, description = "bad code, encrypted_data or iv; undecryptable data or a watermark of another app; app other than the session's (code 400)"),
+        (status = 401, description = "missing, unknown or expired bearer (code 401)"),
+        (status = 409, description = "the phone is bound to another user of this app (code 409)"),
+        (status = 502, description = "WeChat refused the code (code 5000; 40029: ask the button again)"),
+        (status = 504, description = "WeChat unreachable (code 5001)"),
+    ))]
+pub async fn bind_phone(
+    req: HttpRequest,
+    input: Input,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
+    let session = ctx.users.authenticate(auth::bearer(&req)).await?;
+    let app = session_app(&input, &ctx, &session)?;
+    let proof = phone_proof(&input)?;
+    match ctx.users.bind_phone(&session, &app, &proof).await {
+        Ok(phone) => Ok(envelope::ok("手机号绑定成功", phone)),
+        Err(e) => spent_code(e, PHONE_CODE_SPENT),
+    }
+}
+
+/// The session's app. `app=` may repeat it; naming another app is a 400.
+fn session_app(input: &Input, ctx: &AppContext, session: &Session) -> AppResult<String> {
+    if input.has("app") || input.has("appid") {
+        let target = app_param::target(input, ctx)?;
+        if target.app_id != session.app_id {
+            return Err(AppError::invalid("app", "与登录会话的小程序不一致"));
+        }
+    }
+    // An app removed from the configuration since the login: the session is no good.
+    ctx.users
+        .session_app(session)
+        .map(str::to_owned)
+        .ok_or(AppError::Unauthorized)
+}
+
+fn phone_proof(input: &Input) -> AppResult<PhoneProof> {
+    let code = input.str("code")?.filter(|c| !c.is_empty());
+    let data = input.str("encrypted_data")?.filter(|d| !d.is_empty());
+    match (code, data) {
+        (Some(_), Some(_)) => Err(AppError::invalid(
+            "encrypted_data",
+            "不能与 code 同时使用(二选一)",
+        )),
+        (Some(code), None) => Ok(PhoneProof::Code(OneTimeCode::parse("code", code)?)),
+        (None, Some(data)) => {
+            let iv = input.required_str("iv")?;
+            Ok(PhoneProof::Encrypted(EncryptedPhone::parse(&data, &iv)?))
+        }
+        (None, None) => Err(AppError::invalid(
+            "code",
+            "不能为空(或改用 encrypted_data 和 iv)",
+        )),
+    }
+}
+
+/// A spent or unknown code is WeChat's 5000, with a message that says how to get a new one.
+fn spent_code(e: AppError, msg: &'static str) -> AppResult<HttpResponse> {
+    match e {
+        AppError::Wechat(fault) if SPENT_CODE_ERRCODES.contains(&fault.errcode) => {
+            Ok(envelope::respond(
+                StatusCode::BAD_GATEWAY,
+                5000,
+                Cow::Borrowed(msg),
+                json!({ "errcode": fault.errcode, "errmsg": fault.errmsg }),
+            ))
+        }
+        other => Err(other),
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/login").route(web::post().to(login)))
+        .service(web::resource("/api/bind_phone").route(web::post().to(bind_phone)));
+}

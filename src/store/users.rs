@@ -1,1 +1,132 @@
-//! The `users` and `sessions` tables (issue 7).
+//! The `users` and `user_sessions` tables (issue 7).
+
+use sqlx::AnyConnection;
+
+use crate::domain::users::Phone;
+use crate::store::Db;
+
+/// A user as login sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginUser {
+    pub id: i64,
+    pub has_phone: bool,
+}
+
+/// A session found by its token hash. No Debug: it carries the session_key.
+pub struct SessionRow {
+    pub user_id: i64,
+    pub app_id: String,
+    pub session_key: String,
+    pub expires_at: i64,
+}
+
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user_id: i64,
+    pub app_id: &'a str,
+    pub session_key: &'a str,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// Inserts the user or refreshes the existing one (same app and openid). A unionid
+/// replaces the stored one only when WeChat sent one.
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    app_id: &str,
+    openid: &str,
+    unionid: Option<&str>,
+    now: i64,
+) -> Result<LoginUser, sqlx::Error> {
+    let (id, phone): (i64, Option<String>) = sqlx::query_as(
+        "INSERT INTO users (app_id, openid, unionid, created_at, updated_at, last_login_at) \
+         VALUES ($1, $2, $3, $4, $4, $4) \
+         ON CONFLICT (app_id, openid) DO UPDATE SET \
+         unionid = COALESCE(excluded.unionid, users.unionid), \
+         updated_at = excluded.updated_at, last_login_at = excluded.last_login_at \
+         RETURNING id, phone_number",
+    )
+    .bind(app_id)
+    .bind(openid)
+    .bind(unionid)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(LoginUser {
+        id,
+        has_phone: phone.is_some(),
+    })
+}
+
+/// Drops the user's sessions that have ended, so the table does not grow without bound.
+pub async fn delete_expired_sessions(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM user_sessions WHERE user_id = $1 AND expires_at <= $2")
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_session(
+    conn: &mut AnyConnection,
+    s: &NewSession<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO user_sessions (token_hash, user_id, app_id, session_key, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(s.token_hash)
+    .bind(s.user_id)
+    .bind(s.app_id)
+    .bind(s.session_key)
+    .bind(s.created_at)
+    .bind(s.expires_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_session(db: &Db, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT user_id, app_id, session_key, expires_at FROM user_sessions \
+         WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(
+        row.map(|(user_id, app_id, session_key, expires_at)| SessionRow {
+            user_id,
+            app_id,
+            session_key,
+            expires_at,
+        }),
+    )
+}
+
+/// Stores the phone on the user. A phone bound to another user of the same app fails with
+/// the unique violation of `users_app_phone` (the caller maps it to 409).
+pub async fn set_phone(db: &Db, user_id: i64, phone: &Phone, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET phone_number = $1, pure_phone_number = $2, country_code = $3, \
+         phone_bound_at = $4, updated_at = $4 WHERE id = $5",
+    )
+    .bind(&phone.phone_number)
+    .bind(&phone.pure_phone_number)
+    .bind(&phone.country_code)
+    .bind(now)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// True for a unique-constraint violation, on either database.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -165,6 +165,16 @@ fn serve_sandbox_starts_the_simulator_and_says_where_to_look() {
         "{answer}"
     );
     assert!(url_of("API docs").ends_with("/docs/"));
+    // The product answers too (and so has its signal handlers in place).
+    let product = url_of("product");
+    let product_port: u16 = product
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(raw_http::get(product_port, "/readyz").contains("\"code\":200"));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -136,6 +136,14 @@ impl TestApp {
             .unwrap_or(0)
     }
 
+    /// Calls the simulator saw to `cgi-bin/stable_token` for the test app (successful or
+    /// not): stable mode hands the same token to repeated calls, so count calls, not tokens.
+    pub async fn stable_token_calls(&self) -> u64 {
+        self.sim_counters().await["calls"]["cgi-bin/stable_token"][TEST_APP_ID]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     pub async fn sim_post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
         let res = self
             .client

@@ -3,7 +3,12 @@
 
 mod helpers;
 
+mod browser;
 mod cli;
+mod codes;
 mod envelope;
+mod links;
 mod operations;
+mod pregen;
 mod tokens;
+mod users;

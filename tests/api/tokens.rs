@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use wxa_backend::wechat::{WechatError, api};
 
-use crate::helpers::{INTERNAL_KEY, TEST_APP_ID, TEST_SECRET, TestApp, envelope};
+use crate::helpers::{DbKind, INTERNAL_KEY, TEST_APP_ID, TEST_SECRET, TestApp, envelope};
 use crate::on_both_databases;
 
 async fn internal_token(app: &TestApp, address: &str) -> Value {
@@ -58,7 +58,7 @@ on_both_databases! {
         let first = answers[0]["access_token"].as_str().unwrap().to_owned();
         assert!(answers.iter().all(|a| a["access_token"] == first.as_str()));
         assert!(answers[0]["expires_in"].as_i64().unwrap() > 7000);
-        assert_eq!(app.tokens_issued("stable").await, 1);
+        assert_eq!(app.stable_token_calls().await, 1);
     }
 
     async fn a_restart_reuses_the_stored_token_without_a_call(app: &TestApp) {
@@ -66,7 +66,7 @@ on_both_databases! {
         let (address, context, handle) = app.another_instance(|_| {}).await;
         let after = internal_token(app, &address).await;
         assert_eq!(before["access_token"], after["access_token"]);
-        assert_eq!(app.tokens_issued("stable").await, 1);
+        assert_eq!(app.stable_token_calls().await, 1);
         handle.stop(true).await;
         context.db.close().await;
     }
@@ -76,7 +76,7 @@ on_both_databases! {
         app.sim_post("/__sim/tokens/revoke", json!({"token": token["access_token"]})).await;
         let link = make_scheme(app).await.expect("the call succeeds after one refresh");
         assert!(link.starts_with("weixin://dl/business/?t="), "{link}");
-        assert_eq!(app.tokens_issued("stable").await, 2);
+        assert_eq!(app.stable_token_calls().await, 2);
         let calls = &app.sim_counters().await["calls"]["wxa/generatescheme"][TEST_APP_ID];
         assert_eq!(calls.as_u64(), Some(1), "the rejected call counts under no app");
     }
@@ -85,7 +85,7 @@ on_both_databases! {
         let current = internal_token(app, &app.address).await;
         let answer = refresh(app, "an-old-token-nobody-holds").await;
         assert_eq!(answer["access_token"], current["access_token"]);
-        assert_eq!(app.tokens_issued("stable").await, 1);
+        assert_eq!(app.stable_token_calls().await, 1);
     }
 
     async fn refreshing_the_current_token_replaces_it(app: &TestApp) {
@@ -93,12 +93,13 @@ on_both_databases! {
         let stale = current["access_token"].as_str().unwrap();
         let answer = refresh(app, stale).await;
         assert_ne!(answer["access_token"], current["access_token"]);
-        // Normal stable_token returned the same token, so one force refresh replaced it.
-        assert_eq!(app.tokens_issued("stable").await, 2);
+        // The normal call returned the same token, so one force refresh replaced it:
+        // the first fetch, the normal call, the forced one.
+        assert_eq!(app.stable_token_calls().await, 3);
         // A second identical request is now stale: no call.
         let again = refresh(app, stale).await;
         assert_eq!(again["access_token"], answer["access_token"]);
-        assert_eq!(app.tokens_issued("stable").await, 2);
+        assert_eq!(app.stable_token_calls().await, 3);
     }
 
     async fn remote_mode_takes_tokens_from_the_central_instance_only(app: &TestApp) {
@@ -131,7 +132,7 @@ on_both_databases! {
         internal_token(app, &app.address).await;
         let counters = app.sim_counters().await;
         assert_eq!(counters["errors_by_api"]["cgi-bin/stable_token"]["-1"].as_u64(), Some(2), "{counters}");
-        assert_eq!(app.tokens_issued("stable").await, 1);
+        assert_eq!(app.stable_token_calls().await, 1);
     }
 
     async fn single_use_codes_are_never_sent_twice(app: &TestApp) {
@@ -161,6 +162,85 @@ on_both_databases! {
         let res = app.client.post(app.url("/internal/access_token/refresh")).bearer_auth(INTERNAL_KEY).json(&json!({})).send().await.unwrap();
         let (status, body) = envelope(res).await;
         assert_eq!((status, body["data"]["field"].as_str()), (400, Some("stale_token")));
-        assert_eq!(app.tokens_issued("stable").await, 0);
+        assert_eq!(app.stable_token_calls().await, 0);
     }
+}
+
+/// Two instances on one database and one Redis, each under a key prefix of its own test.
+async fn pair_with_redis(test: &str) -> Option<(TestApp, String, String)> {
+    let Ok(redis_url) = std::env::var("TEST_REDIS_URL") else {
+        crate::helpers::say_skipped(test, "TEST_REDIS_URL is not set");
+        return None;
+    };
+    let kind = if std::env::var("TEST_DATABASE_URL").is_ok() {
+        DbKind::Postgres
+    } else {
+        DbKind::Sqlite
+    };
+    let prefix = format!("wxa-test-{}", uuid::Uuid::new_v4().simple());
+    let app = TestApp::spawn_with(kind, test, |s| {
+        s.redis.url = redis_url.clone().into();
+        s.redis.key_prefix = prefix.clone();
+    })
+    .await?;
+    Some((app, redis_url, prefix))
+}
+
+#[tokio::test]
+async fn two_instances_sharing_the_database_and_redis_make_one_token_call() {
+    let Some((app, _, _)) = pair_with_redis("two_instances_sharing_redis").await else {
+        return;
+    };
+    let (peer, context, handle) = app.another_instance(|_| {}).await;
+    let burst = (0..200).map(|i| {
+        let address = if i % 2 == 0 {
+            app.address.clone()
+        } else {
+            peer.clone()
+        };
+        let app = &app;
+        async move { internal_token(app, &address).await }
+    });
+    let answers = futures_util::future::join_all(burst).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a["access_token"] == answers[0]["access_token"])
+    );
+    assert_eq!(app.stable_token_calls().await, 1);
+    handle.stop(true).await;
+    context.db.close().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_lock_left_by_a_dead_instance_expires_and_the_token_is_fetched_once() {
+    let Some((app, redis_url, prefix)) = pair_with_redis("dead_lock_holder").await else {
+        return;
+    };
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{prefix}:lock:stable:{TEST_APP_ID}");
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg("a-dead-holder")
+        .arg("PX")
+        .arg(1500)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let token = internal_token(&app, &app.address).await;
+    assert!(token["access_token"].is_string());
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(1000),
+        "waited for the lock: {waited:?}"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(8),
+        "bounded wait: {waited:?}"
+    );
+    assert_eq!(app.stable_token_calls().await, 1);
+    app.finish().await;
 }

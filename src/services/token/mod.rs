@@ -7,6 +7,7 @@
 //! - Within the refresh margin, callers keep the current token while a background task
 //!   fetches the next one.
 
+mod shared;
 mod source;
 
 use std::collections::HashMap;
@@ -18,6 +19,8 @@ use moka::future::Cache;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Mutex;
 
+use shared::CrossLock;
+pub use shared::SharedTokens;
 pub use source::{Credentials, FreshToken, Remote};
 
 use crate::config::{Settings, TokenMode};
@@ -60,6 +63,9 @@ pub struct TokenManager {
     margin: i64,
     client: WechatClient,
     remote: Option<Remote>,
+    shared: Option<SharedTokens>,
+    /// How long a cross-instance lock lives: a fetch may take two calls of `timeout_ms`.
+    lock_ttl: Duration,
     db: Db,
     cache: Cache<String, AccessToken>,
     slots: HashMap<String, Arc<Mutex<Slot>>>,
@@ -94,8 +100,11 @@ impl TokenManager {
         settings: &Settings,
         client: WechatClient,
         db: Db,
+        shared: Option<SharedTokens>,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
+        let lock_ttl =
+            Duration::from_millis(settings.wechat.timeout_ms.max(1) * 2) + Duration::from_secs(2);
         let mode = settings.wechat.token_mode;
         let mut margin = settings.wechat.refresh_margin_secs as i64;
         if mode == TokenMode::Stable {
@@ -151,6 +160,8 @@ impl TokenManager {
             margin,
             client,
             remote,
+            shared,
+            lock_ttl,
             db,
             cache,
             slots,
@@ -276,27 +287,81 @@ impl TokenManager {
     ) -> Result<AccessToken, AppError> {
         let name = slot.credentials.name.clone();
         let now = now_unix();
-        let good = |t: &AccessToken| {
+        let usable = |t: &AccessToken| {
             let left = t.expires_at - now;
             rejected != Some(&*t.value)
                 && left > MIN_REMAINING_SECS
                 && (!ahead_of_expiry || left > self.margin)
         };
-        if let Some(token) = self.cache.get(&name).await.filter(good) {
+        if let Some(token) = self.cache.get(&name).await.filter(usable) {
             return Ok(token);
         }
-        let kind = source::kind(self.mode);
-        if let Some(stored) = tokens::load(&self.db, &slot.credentials.app_id, kind).await? {
-            let token = AccessToken {
-                value: stored.token.into(),
-                expires_at: stored.expires_at,
-            };
-            // A stored token is worth adopting only while it is outside the margin.
-            if good(&token) && token.expires_at - now > self.margin {
+        // Another holder's token (a peer instance, or ours before a restart) is worth
+        // adopting only while it is outside the margin; inside it, we refresh.
+        let adoptable = |t: &AccessToken| usable(t) && t.expires_at - now > self.margin;
+        if let Some(token) = self.peer_token(slot, &adoptable).await? {
+            self.cache.insert(name, token.clone()).await;
+            return Ok(token);
+        }
+        let held = match self.lock_across_instances(slot, &adoptable).await? {
+            CrossLock::Adopted(token) => {
                 self.cache.insert(name, token.clone()).await;
                 return Ok(token);
             }
+            CrossLock::Held(held) => Some(held),
+            CrossLock::Alone => None,
+        };
+        let result = self.fetch_and_store(slot, rejected).await;
+        if let (Some(shared), Some(held)) = (&self.shared, held) {
+            shared.unlock(held).await;
         }
+        result
+    }
+
+    /// The token Redis or the database holds, if adoptable.
+    async fn peer_token(
+        &self,
+        slot: &Slot,
+        adoptable: &impl Fn(&AccessToken) -> bool,
+    ) -> Result<Option<AccessToken>, AppError> {
+        let (app_id, kind) = (&slot.credentials.app_id, source::kind(self.mode));
+        if let Some(shared) = &self.shared {
+            if let Some(token) = shared.get(kind, app_id).await.filter(adoptable) {
+                return Ok(Some(token));
+            }
+        }
+        let stored = tokens::load(&self.db, app_id, kind).await?;
+        Ok(stored
+            .map(|s| AccessToken {
+                value: s.token.into(),
+                expires_at: s.expires_at,
+            })
+            .filter(adoptable))
+    }
+
+    /// With Redis: waits (bounded) for the app's cross-instance lock, adopting the token
+    /// a peer publishes meanwhile. Without Redis, or when Redis fails: goes on alone.
+    async fn lock_across_instances(
+        &self,
+        slot: &Slot,
+        adoptable: &impl Fn(&AccessToken) -> bool,
+    ) -> Result<CrossLock, AppError> {
+        match &self.shared {
+            None => Ok(CrossLock::Alone),
+            Some(shared) => {
+                let kind = source::kind(self.mode);
+                shared
+                    .wait_for_lock(kind, &slot.credentials.app_id, self.lock_ttl, adoptable)
+                    .await
+            }
+        }
+    }
+
+    async fn fetch_and_store(
+        &self,
+        slot: &mut Slot,
+        rejected: Option<&str>,
+    ) -> Result<AccessToken, AppError> {
         let fresh = self.fetch(slot, rejected).await?;
         slot.last_fetch = Some(Instant::now());
         let now = now_unix();
@@ -304,15 +369,15 @@ impl TokenManager {
             value: fresh.access_token.into(),
             expires_at: now + fresh.expires_in,
         };
-        tokens::save(
-            &self.db,
+        let (name, app_id, kind) = (
+            &slot.credentials.name,
             &slot.credentials.app_id,
-            kind,
-            &token.value,
-            token.expires_at,
-            now,
-        )
-        .await?;
+            source::kind(self.mode),
+        );
+        tokens::save(&self.db, app_id, kind, &token.value, token.expires_at, now).await?;
+        if let Some(shared) = &self.shared {
+            shared.put(kind, app_id, &token, now).await;
+        }
         self.cache.insert(name.clone(), token.clone()).await;
         tracing::info!(app = %name, mode = kind, expires_in = fresh.expires_in, "access_token refreshed");
         Ok(token)

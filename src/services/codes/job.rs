@@ -1,0 +1,170 @@
+//! Making one code: the quota unit or the pacing slot, the WeChat call, the file, the
+//! record; and giving the quota unit back when the code was not made.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{CodeService, StoredCode, Wait, images, wire};
+use crate::domain::codes::{CodeKind, CodeSpec};
+use crate::error::{AppError, AppResult};
+use crate::services::token::now_unix;
+use crate::store::codes::{self as store, CodeRow, NewCode};
+use crate::wechat::Image;
+
+const QUOTA_EXHAUSTED: i64 = 45029;
+
+impl CodeService {
+    async fn reserve_quota(&self, app_id: &str) -> AppResult<()> {
+        if store::reserve_quota(&self.db, app_id, self.limited_quota).await? {
+            return Ok(());
+        }
+        let (used, exhausted_at) = store::quota(&self.db, app_id).await?;
+        let msg = if exhausted_at > 0 {
+            "小程序码额度已用完(微信已返回 45029)".to_owned()
+        } else {
+            format!(
+                "小程序码额度已用完: limited 与 qrcode 合计上限 {} 个,已用 {used} 个",
+                self.limited_quota
+            )
+        };
+        Err(AppError::RateLimited {
+            msg: msg.into(),
+            wechat: None,
+        })
+    }
+
+    async fn pace(&self, app_id: &str, wait: Wait) -> AppResult<()> {
+        let budget = match wait {
+            Wait::Request => Some(self.request_budget),
+            Wait::Unbounded => None,
+        };
+        self.pacer
+            .pace(app_id, budget)
+            .await
+            .map_err(|too_long| AppError::RateLimited {
+                msg: format!(
+                    "unlimited 小程序码生成过快: 每分钟上限 {} 个,需等待 {} ms,超出请求时限",
+                    self.per_minute,
+                    too_long.0.as_millis()
+                )
+                .into(),
+                wechat: None,
+            })
+    }
+
+    async fn call_wechat(&self, app: &str, spec: &CodeSpec) -> AppResult<Image> {
+        let body = wire::body(spec);
+        let api = wire::api(spec.kind);
+        let body = &body;
+        self.mini_program
+            .with_token(app, |client, token| async move {
+                client
+                    .post_image(api, &[("access_token", &*token.value)], body)
+                    .await
+            })
+            .await
+    }
+}
+
+/// Making one code: quota or pace, the WeChat call, the file, the record.
+pub(super) struct Job {
+    pub(super) service: Arc<CodeService>,
+    pub(super) app: String,
+    pub(super) app_id: String,
+    pub(super) spec: CodeSpec,
+    pub(super) hash: String,
+    pub(super) wait: Wait,
+    /// A record whose file went missing: remade without counting again.
+    pub(super) existing: Option<i64>,
+}
+
+impl Job {
+    pub(super) async fn run(self) -> AppResult<(Arc<StoredCode>, Bytes)> {
+        let svc = &self.service;
+        let counted = self.spec.kind.counts_against_quota() && self.existing.is_none();
+        if counted {
+            svc.reserve_quota(&self.app_id).await?;
+        } else if self.spec.kind == CodeKind::Unlimited {
+            svc.pace(&self.app_id, self.wait).await?;
+        }
+        let outcome = self.make().await;
+        if counted {
+            if let Err(e) = &outcome {
+                self.give_back(e).await;
+            }
+        }
+        outcome
+    }
+
+    async fn make(&self) -> AppResult<(Arc<StoredCode>, Bytes)> {
+        let svc = &self.service;
+        let image = svc.call_wechat(&self.app, &self.spec).await?;
+        let file = format!("{}.{}", self.hash, images::extension(image.content_type));
+        svc.images
+            .write(&file, image.bytes.clone())
+            .await
+            .map_err(|e| AppError::internal(format!("writing {file}: {e}")))?;
+        let size = image.bytes.len() as i64;
+        let row = match self.existing {
+            Some(id) => {
+                store::update_image(&svc.db, id, &file, image.content_type, size).await?;
+                store::find_by_id(&svc.db, id).await?
+            }
+            None => self.record(&file, &image).await?,
+        };
+        let row = row.ok_or_else(|| AppError::internal("code record vanished"))?;
+        Ok((svc.stored(&row)?, image.bytes))
+    }
+
+    async fn record(&self, file: &str, image: &Image) -> AppResult<Option<CodeRow>> {
+        let svc = &self.service;
+        let params = serde_json::to_string(&wire::body(&self.spec)).map_err(AppError::internal)?;
+        let row = NewCode {
+            app_id: &self.app_id,
+            kind: self.spec.kind.as_str(),
+            hash: &self.hash,
+            file,
+            page: &self.spec.page,
+            scene: &self.spec.scene,
+            width: i64::from(self.spec.width),
+            params: &params,
+            content_type: image.content_type,
+            size: image.bytes.len() as i64,
+            created_at: now_unix(),
+        };
+        match store::insert(&svc.db, &row).await {
+            Ok(_) => store::find_by_hash(&svc.db, &self.hash)
+                .await
+                .map_err(Into::into),
+            // Another instance recorded the same code a moment ago: the same image.
+            Err(e) if store::is_unique_violation(&e) => {
+                if self.spec.kind.counts_against_quota() {
+                    let _ = store::release_quota(&svc.db, &self.app_id).await;
+                }
+                store::find_by_hash(&svc.db, &self.hash)
+                    .await
+                    .map_err(Into::into)
+            }
+            Err(e) => {
+                // No record, no file: the folder only holds recorded codes.
+                let _ = tokio::fs::remove_file(svc.images.path(file)).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// A refused or failed call does not count; 45029 is remembered.
+    async fn give_back(&self, error: &AppError) {
+        let db = &self.service.db;
+        let exhausted = matches!(error, AppError::RateLimited { wechat: Some(f), .. } if f.errcode == QUOTA_EXHAUSTED);
+        let result = if exhausted {
+            store::mark_exhausted(db, &self.app_id, now_unix()).await
+        } else {
+            store::release_quota(db, &self.app_id).await
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not give back a quota unit");
+        }
+    }
+}

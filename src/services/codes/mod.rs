@@ -1,0 +1,248 @@
+//! Mini-program codes: `/api/qr_code` and `wxa pregen`.
+//!
+//! A code is addressed by the SHA-256 of its app and normalized parameters. A repeat is
+//! answered from moka (no database, no file I/O), else from the `codes` table; only a
+//! code never made reaches WeChat, once however many identical requests arrive together
+//! (moka's per-key single flight). Making one runs in its own task, so a client that hangs
+//! up cannot leave the quota, the file and the record out of step.
+
+mod images;
+mod job;
+pub mod pacer;
+mod wire;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use moka::future::Cache;
+use prometheus_client::metrics::counter::Counter;
+
+use crate::domain::codes::{CodeKind, CodeSpec};
+use crate::error::{AppError, AppResult};
+use crate::metrics::CacheLabels;
+use crate::services::ServiceDeps;
+use crate::services::mini_program::MiniProgramService;
+use crate::store::Db;
+use crate::store::codes::{self as store, CodeRow};
+
+pub use images::ImageDir;
+use job::Job;
+use pacer::Pacer;
+
+/// Records kept in memory; a record is ~200 bytes.
+const CACHE_ENTRIES: u64 = 100_000;
+/// A cached record is looked at again this often (its file may have been deleted).
+const CACHE_TTL: Duration = Duration::from_secs(600);
+
+/// A stored code, as handed out.
+#[derive(Debug)]
+pub struct StoredCode {
+    pub id: i64,
+    pub kind: CodeKind,
+    pub width: u32,
+    pub content_type: &'static str,
+    pub file: String,
+    /// Absolute: `server.public_url` + `/image/` + file.
+    pub url: String,
+    /// The controller's whole answer for a repeat, serialized once.
+    pub repeat_response: OnceLock<Bytes>,
+}
+
+pub struct CodeResult {
+    pub code: Arc<StoredCode>,
+    /// False only for the request that made the code now.
+    pub cached: bool,
+    /// The image, when this request made it or asked for it.
+    pub image: Option<Bytes>,
+}
+
+/// How long a call may wait for its `unlimited` pacing slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Within `wechat.timeout_ms`, else 429 (HTTP requests).
+    Request,
+    /// As long as it takes (`wxa pregen`).
+    Unbounded,
+}
+
+pub struct CodeService {
+    db: Db,
+    mini_program: Arc<MiniProgramService>,
+    cache: Cache<[u8; 32], Arc<StoredCode>>,
+    images: ImageDir,
+    pacer: Pacer,
+    image_base: String,
+    limited_quota: u64,
+    per_minute: u32,
+    request_budget: Duration,
+    hits: Counter,
+    misses: Counter,
+}
+
+impl CodeService {
+    pub fn new(deps: &ServiceDeps) -> Arc<Self> {
+        let settings = &deps.settings;
+        let lookups = |result| {
+            deps.metrics
+                .cache_lookups
+                .get_or_create(&CacheLabels {
+                    cache: "codes",
+                    result,
+                })
+                .clone()
+        };
+        Arc::new(CodeService {
+            db: deps.db.clone(),
+            mini_program: deps.mini_program.clone(),
+            cache: Cache::builder()
+                .max_capacity(CACHE_ENTRIES)
+                .time_to_live(CACHE_TTL)
+                .build(),
+            images: ImageDir::new(&settings.storage.dir),
+            pacer: Pacer::new(settings.codes.unlimited_per_minute),
+            image_base: format!(
+                "{}/image/",
+                settings.server.public_url.trim_end_matches('/')
+            ),
+            limited_quota: settings.codes.limited_quota,
+            per_minute: settings.codes.unlimited_per_minute,
+            request_budget: Duration::from_millis(settings.wechat.timeout_ms),
+            hits: lookups("hit"),
+            misses: lookups("miss"),
+        })
+    }
+
+    pub fn images(&self) -> &ImageDir {
+        &self.images
+    }
+
+    /// `unlimited` codes per minute and app, as configured.
+    pub fn per_minute(&self) -> u32 {
+        self.per_minute
+    }
+
+    /// The stored code for `spec`, made (and stored) first if there is none.
+    pub async fn get_or_make(
+        self: &Arc<Self>,
+        app: &str,
+        app_id: &str,
+        spec: &CodeSpec,
+        wait: Wait,
+    ) -> AppResult<CodeResult> {
+        let key = spec.hash(app_id);
+        if let Some(code) = self.cache.get(&key).await {
+            self.hits.inc();
+            return Ok(CodeResult {
+                code,
+                cached: true,
+                image: None,
+            });
+        }
+        self.misses.inc();
+        let mut made = None;
+        let code = self
+            .cache
+            .try_get_with(
+                key,
+                self.load_or_make(key, app, app_id, spec, wait, &mut made),
+            )
+            .await
+            .map_err(|e| (*e).clone())?;
+        Ok(CodeResult {
+            code,
+            cached: made.is_none(),
+            image: made,
+        })
+    }
+
+    /// Like `get_or_make`, with the image bytes (`format=base64`).
+    pub async fn get_with_image(
+        self: &Arc<Self>,
+        app: &str,
+        app_id: &str,
+        spec: &CodeSpec,
+        wait: Wait,
+    ) -> AppResult<CodeResult> {
+        let mut result = self.get_or_make(app, app_id, spec, wait).await?;
+        if result.image.is_some() {
+            return Ok(result);
+        }
+        match self.images.read(&result.code.file).await {
+            Ok(bytes) => result.image = Some(bytes.into()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Deleted behind our back: forget the record, so it is made again.
+                self.cache.invalidate(&spec.hash(app_id)).await;
+                result = self.get_or_make(app, app_id, spec, wait).await?;
+                if result.image.is_none() {
+                    let bytes = self.images.read(&result.code.file).await;
+                    result.image = Some(bytes.map_err(AppError::internal)?.into());
+                }
+            }
+            Err(e) => return Err(AppError::internal(format!("reading a stored code: {e}"))),
+        }
+        Ok(result)
+    }
+
+    /// The record (when its file is there), else a new code from WeChat.
+    async fn load_or_make(
+        self: &Arc<Self>,
+        key: [u8; 32],
+        app: &str,
+        app_id: &str,
+        spec: &CodeSpec,
+        wait: Wait,
+        made: &mut Option<Bytes>,
+    ) -> AppResult<Arc<StoredCode>> {
+        let hash = hex(&key);
+        let existing = store::find_by_hash(&self.db, &hash).await?;
+        if let Some(row) = &existing {
+            if self.images.exists(&row.file).await {
+                return self.stored(row);
+            }
+            tracing::warn!(id = row.id, file = %row.file, "stored code image missing; making it again");
+        }
+        let job = Job {
+            service: self.clone(),
+            app: app.to_owned(),
+            app_id: app_id.to_owned(),
+            spec: spec.clone(),
+            hash,
+            wait,
+            existing: existing.map(|r| r.id),
+        };
+        let (code, bytes) = tokio::spawn(job.run())
+            .await
+            .map_err(|e| AppError::internal(format!("code task: {e}")))??;
+        *made = Some(bytes);
+        Ok(code)
+    }
+
+    fn stored(&self, row: &CodeRow) -> AppResult<Arc<StoredCode>> {
+        let kind = CodeKind::parse(&row.kind)
+            .map_err(|_| AppError::internal(format!("code {} has kind {:?}", row.id, row.kind)))?;
+        Ok(Arc::new(StoredCode {
+            id: row.id,
+            kind,
+            width: u32::try_from(row.width).unwrap_or(0),
+            content_type: if row.content_type == "image/png" {
+                "image/png"
+            } else {
+                "image/jpeg"
+            },
+            url: format!("{}{}", self.image_base, row.file),
+            file: row.file.clone(),
+            repeat_response: OnceLock::new(),
+        }))
+    }
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(64);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}

@@ -1,0 +1,184 @@
+//! URL Scheme, URL Link and Short Link (issue 6).
+//!
+//! H5 pages ask for a link on every view and WeChat caps daily generation, so a link is
+//! made once and reused (rules in `reuse`):
+//! - hits come from a moka cache keyed by the parsed request (no I/O, no lock);
+//! - a miss is one `try_get_with` per key: concurrent identical requests wait for one
+//!   lookup of the record and, failing that, one upstream call, and share its outcome,
+//!   errors included;
+//! - every link WeChat makes is recorded, so another instance or a restart reuses it.
+
+mod reuse;
+mod upstream;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::future::Cache;
+use prometheus_client::metrics::counter::Counter;
+
+use reuse::{LinkKey, Spec};
+
+use crate::domain::links::{JumpKind, JumpLink, ShortLink};
+use crate::error::AppError;
+use crate::metrics::CacheLabels;
+use crate::services::ServiceDeps;
+use crate::services::mini_program::MiniProgramService;
+use crate::services::token::now_unix;
+use crate::store::{Db, links};
+
+/// Distinct requests kept in memory; the record holds the rest.
+const CACHE_CAPACITY: u64 = 100_000;
+
+/// A link as handed out.
+#[derive(Debug)]
+pub struct Link {
+    /// The record's id.
+    pub id: i64,
+    pub link: String,
+    /// Unix seconds; 0 = never (permanent short links).
+    pub expires_at: i64,
+    /// Until when (unix seconds) requests that share the cache key may reuse it.
+    reusable_until: i64,
+}
+
+/// A link, and whether it came from the record rather than from WeChat for this request.
+#[derive(Debug)]
+pub struct Obtained {
+    pub link: Arc<Link>,
+    pub reused: bool,
+}
+
+pub struct LinkService {
+    db: Db,
+    mini_program: Arc<MiniProgramService>,
+    reuse_min_secs: i64,
+    cache: Cache<LinkKey, Arc<Link>>,
+    // Looked up once: the hot path only bumps an atomic.
+    cache_hits: Counter,
+    cache_misses: Counter,
+}
+
+/// Cached links leave the cache when they stop being reusable.
+struct WhileReusable;
+
+impl Expiry<LinkKey, Arc<Link>> for WhileReusable {
+    fn expire_after_create(&self, _: &LinkKey, link: &Arc<Link>, _: Instant) -> Option<Duration> {
+        (link.reusable_until != i64::MAX)
+            .then(|| Duration::from_secs((link.reusable_until - now_unix()).max(0) as u64))
+    }
+}
+
+impl LinkService {
+    pub fn new(deps: &ServiceDeps) -> Arc<Self> {
+        let lookups = |result| {
+            deps.metrics
+                .cache_lookups
+                .get_or_create(&CacheLabels {
+                    cache: "links",
+                    result,
+                })
+                .clone()
+        };
+        Arc::new(LinkService {
+            db: deps.db.clone(),
+            mini_program: deps.mini_program.clone(),
+            reuse_min_secs: i64::try_from(deps.settings.schemes.reuse_min_remaining_secs)
+                .unwrap_or(i64::MAX),
+            cache: Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .expire_after(WhileReusable)
+                .build(),
+            cache_hits: lookups("hit"),
+            cache_misses: lookups("miss"),
+        })
+    }
+
+    /// A URL Scheme or URL Link for `app` (its configured name and WeChat appid).
+    pub async fn jump_link(
+        &self,
+        app: &str,
+        app_id: String,
+        kind: JumpKind,
+        link: JumpLink,
+    ) -> Result<Obtained, AppError> {
+        let key = LinkKey {
+            app_id,
+            spec: Spec::Jump(kind, link),
+        };
+        self.obtain(app, key).await
+    }
+
+    /// A Short Link for `app`.
+    pub async fn short_link(
+        &self,
+        app: &str,
+        app_id: String,
+        link: ShortLink,
+    ) -> Result<Obtained, AppError> {
+        let key = LinkKey {
+            app_id,
+            spec: Spec::Short(link),
+        };
+        self.obtain(app, key).await
+    }
+
+    async fn obtain(&self, app: &str, key: LinkKey) -> Result<Obtained, AppError> {
+        if let Some(link) = self.cache.get(&key).await {
+            if now_unix() <= link.reusable_until {
+                self.cache_hits.inc();
+                return Ok(Obtained { link, reused: true });
+            }
+            // Past its time but not yet evicted: the record decides below.
+            self.cache.invalidate(&key).await;
+        }
+        self.cache_misses.inc();
+        let generated = AtomicBool::new(false);
+        let link = self
+            .cache
+            .try_get_with_by_ref(&key, self.find_or_generate(app, &key, &generated))
+            .await
+            .map_err(|shared| (*shared).clone())?;
+        Ok(Obtained {
+            link,
+            reused: !generated.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Runs once per key however many requests wait for it.
+    async fn find_or_generate(
+        &self,
+        app: &str,
+        key: &LinkKey,
+        generated: &AtomicBool,
+    ) -> Result<Arc<Link>, AppError> {
+        let now = now_unix();
+        let rule = key.rule(now, self.reuse_min_secs);
+        let target = key.target();
+        if let Some(stored) =
+            links::find_reusable(&self.db, &target, rule.min_expires_at, rule.interval).await?
+        {
+            return Ok(Arc::new(Link {
+                reusable_until: rule.reusable_until(stored.expires_at),
+                id: stored.id,
+                link: stored.link,
+                expires_at: stored.expires_at,
+            }));
+        }
+        let link = upstream::generate(&self.mini_program, app, key).await?;
+        generated.store(true, Ordering::Relaxed);
+        // Counted from before the call: WeChat's clock starts a little later, so the
+        // record never promises more than the link gives.
+        let (expires_at, interval) = key.lifetime(now);
+        let id = links::insert(&self.db, &target, &link, interval, expires_at, now).await?;
+        tracing::info!(app, kind = target.kind, id, expires_at, "link generated");
+        Ok(Arc::new(Link {
+            id,
+            link,
+            expires_at,
+            reusable_until: rule.reusable_until(expires_at),
+        }))
+    }
+}

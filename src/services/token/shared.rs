@@ -1,0 +1,171 @@
+//! Tokens shared across instances through Redis: the current token of each app, and a
+//! lock so that one instance at a time asks WeChat. The lock expires on its own, so a
+//! holder that dies frees it.
+
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+
+use super::AccessToken;
+use crate::error::AppError;
+
+/// Deletes the lock only if we still hold it (another holder may own it after expiry).
+const UNLOCK: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
+
+#[derive(Clone)]
+pub struct SharedTokens {
+    conn: ConnectionManager,
+    prefix: String,
+    unlock: redis::Script,
+}
+
+/// How often a waiter looks at Redis while a peer refreshes.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
+/// The outcome of waiting for the cross-instance lock.
+pub enum CrossLock {
+    /// A peer published a usable token meanwhile.
+    Adopted(AccessToken),
+    /// We hold the lock: fetch, publish, then unlock.
+    Held(Held),
+    /// No Redis, or Redis failed: refresh on our own.
+    Alone,
+}
+
+/// A held lock: its key and our random value.
+pub struct Held {
+    key: String,
+    value: String,
+}
+
+impl SharedTokens {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let conn = tokio::time::timeout(Duration::from_secs(5), client.get_connection_manager())
+            .await
+            .map_err(|_| {
+                redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
+            })??;
+        Ok(SharedTokens {
+            conn,
+            prefix: prefix.to_owned(),
+            unlock: redis::Script::new(UNLOCK),
+        })
+    }
+
+    fn token_key(&self, kind: &str, app_id: &str) -> String {
+        format!("{}:token:{kind}:{app_id}", self.prefix)
+    }
+
+    /// The shared token, if any. Redis trouble reads as "none": instances then fall back
+    /// to their own single flight and the database.
+    pub async fn get(&self, kind: &str, app_id: &str) -> Option<AccessToken> {
+        let mut conn = self.conn.clone();
+        let raw: Option<String> = match redis::cmd("GET")
+            .arg(self.token_key(kind, app_id))
+            .query_async(&mut conn)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "redis: reading the shared token failed");
+                return None;
+            }
+        };
+        let (expires_at, token) = raw?
+            .split_once(':')
+            .map(|(e, t)| (e.parse().ok(), t.to_owned()))?;
+        Some(AccessToken {
+            value: token.into(),
+            expires_at: expires_at?,
+        })
+    }
+
+    pub async fn put(&self, kind: &str, app_id: &str, token: &AccessToken, now: i64) {
+        let ttl_ms = (token.expires_at - now).max(1) * 1000;
+        let mut conn = self.conn.clone();
+        let value = format!("{}:{}", token.expires_at, token.value);
+        let stored: Result<(), _> = redis::cmd("SET")
+            .arg(self.token_key(kind, app_id))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "redis: storing the shared token failed");
+        }
+    }
+
+    /// One attempt at the app's lock. `Err` means Redis is unusable (callers go on alone).
+    pub async fn try_lock(
+        &self,
+        kind: &str,
+        app_id: &str,
+        ttl: Duration,
+    ) -> Result<Option<Held>, redis::RedisError> {
+        let key = format!("{}:lock:{kind}:{app_id}", self.prefix);
+        let value = uuid::Uuid::new_v4().simple().to_string();
+        let mut conn = self.conn.clone();
+        let got: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&value)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis() as u64)
+            .query_async(&mut conn)
+            .await?;
+        Ok(got.map(|_| Held { key, value }))
+    }
+
+    /// Waits for the app's lock, at most one lock lifetime (after which a dead holder's
+    /// lock has expired), adopting a token a peer publishes meanwhile.
+    pub async fn wait_for_lock(
+        &self,
+        kind: &str,
+        app_id: &str,
+        ttl: Duration,
+        adoptable: &impl Fn(&AccessToken) -> bool,
+    ) -> Result<CrossLock, AppError> {
+        let deadline = Instant::now() + ttl + Duration::from_secs(1);
+        loop {
+            match self.try_lock(kind, app_id, ttl).await {
+                Ok(Some(held)) => {
+                    // A peer may have published just before we got the lock.
+                    if let Some(token) = self.get(kind, app_id).await.filter(adoptable) {
+                        self.unlock(held).await;
+                        return Ok(CrossLock::Adopted(token));
+                    }
+                    return Ok(CrossLock::Held(held));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "redis: token lock unavailable; refreshing alone");
+                    return Ok(CrossLock::Alone);
+                }
+            }
+            if let Some(token) = self.get(kind, app_id).await.filter(adoptable) {
+                return Ok(CrossLock::Adopted(token));
+            }
+            if Instant::now() >= deadline {
+                return Err(AppError::Upstream(
+                    "another instance holds the token lock".into(),
+                ));
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
+    }
+
+    pub async fn unlock(&self, held: Held) {
+        let mut conn = self.conn.clone();
+        let released: Result<i64, _> = self
+            .unlock
+            .key(&held.key)
+            .arg(&held.value)
+            .invoke_async(&mut conn)
+            .await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, "redis: releasing the token lock failed (it expires on its own)");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Login and phone binding (issue 7): `jscode2session`, bearer sessions, and the phone
+//! from the button's code (`getuserphonenumber`) or from `encryptedData`.
+//!
+//! Never logged or returned: the session_key, full openids, tokens, full phones.
+
+pub mod phone_crypto;
+pub mod session;
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::config::Settings;
+use crate::controllers::app_param::Target;
+use crate::domain::users::{OneTimeCode, Phone, PhoneInfo, PhoneProof, mask_openid};
+use crate::error::{AppError, AppResult};
+use crate::services::ServiceDeps;
+use crate::services::mini_program::MiniProgramService;
+use crate::services::token::now_unix;
+use crate::store::Db;
+use crate::store::users::{self as store, NewSession};
+use crate::wechat::{WechatError, api};
+
+pub struct UserService {
+    settings: Arc<Settings>,
+    db: Db,
+    mini_program: Arc<MiniProgramService>,
+    ttl_secs: i64,
+}
+
+/// A fresh login: the bearer token (shown once, stored hashed) and the user.
+pub struct LoggedIn {
+    pub token: String,
+    pub expires_at: i64,
+    pub user_id: i64,
+    pub has_phone: bool,
+}
+
+/// A valid bearer session. Debug is not derived: it holds the session_key.
+pub struct Session {
+    pub user_id: i64,
+    /// The appid the user logged in with.
+    pub app_id: String,
+    pub expires_at: i64,
+    session_key: SecretString,
+}
+
+/// `jscode2session`'s answer. No Debug: it holds the session_key.
+#[derive(Deserialize)]
+struct Code2Session {
+    openid: String,
+    session_key: String,
+    #[serde(default)]
+    unionid: Option<String>,
+}
+
+/// `getuserphonenumber`'s answer.
+#[derive(Deserialize)]
+struct PhoneAnswer {
+    phone_info: PhoneInfo,
+}
+
+impl UserService {
+    pub fn new(deps: &ServiceDeps) -> Arc<Self> {
+        let ttl = deps.settings.session.ttl_secs.clamp(1, i64::MAX as u64);
+        Arc::new(UserService {
+            settings: deps.settings.clone(),
+            db: deps.db.clone(),
+            mini_program: deps.mini_program.clone(),
+            ttl_secs: ttl as i64,
+        })
+    }
+
+    /// `wx.login`'s code -> user (upserted by app and openid) and a new bearer session.
+    pub async fn login(&self, target: &Target, code: &OneTimeCode) -> AppResult<LoggedIn> {
+        let secret = self
+            .settings
+            .app(Some(&target.name))
+            .map(|(_, app)| app.secret.expose_secret())
+            .filter(|s| !s.is_empty())
+            // A remote-mode instance holds no secret; logins belong on the central one.
+            .ok_or_else(|| AppError::internal(format!("app `{}` has no secret", target.name)))?;
+        let query = [
+            ("appid", target.app_id.as_str()),
+            ("secret", secret),
+            ("js_code", code.as_str()),
+            ("grant_type", "authorization_code"),
+        ];
+        // Single use: the client never resends it unless it provably never left.
+        let answer: Code2Session = self
+            .mini_program
+            .client
+            .get_json(api::JSCODE2SESSION, &query)
+            .await?;
+        if answer.openid.is_empty() || answer.session_key.is_empty() {
+            return Err(WechatError::Decode("jscode2session without openid".into()).into());
+        }
+        let unionid = answer.unionid.as_deref().filter(|u| !u.is_empty());
+
+        let token = session::new_token();
+        let now = now_unix();
+        let expires_at = now.saturating_add(self.ttl_secs);
+        // User and session together or not at all.
+        let mut tx = self.db.pool().begin().await?;
+        let user = store::upsert(&mut tx, &target.app_id, &answer.openid, unionid, now).await?;
+        store::delete_expired_sessions(&mut tx, user.id, now).await?;
+        store::insert_session(
+            &mut tx,
+            &NewSession {
+                token_hash: &session::hash(&token),
+                user_id: user.id,
+                app_id: &target.app_id,
+                session_key: &answer.session_key,
+                created_at: now,
+                expires_at,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            user_id = user.id,
+            app = %target.name,
+            openid = %mask_openid(&answer.openid),
+            has_phone = user.has_phone,
+            "user logged in"
+        );
+        Ok(LoggedIn {
+            token,
+            expires_at,
+            user_id: user.id,
+            has_phone: user.has_phone,
+        })
+    }
+
+    /// The session behind a bearer token; missing, unknown or expired is 401.
+    pub async fn authenticate(&self, bearer: Option<&str>) -> AppResult<Session> {
+        let token = bearer
+            .filter(|t| session::well_formed(t))
+            .ok_or(AppError::Unauthorized)?;
+        let row = store::find_session(&self.db, &session::hash(token))
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if row.expires_at <= now_unix() {
+            return Err(AppError::Unauthorized);
+        }
+        Ok(Session {
+            user_id: row.user_id,
+            app_id: row.app_id,
+            expires_at: row.expires_at,
+            session_key: row.session_key.into(),
+        })
+    }
+
+    /// The configured app (its name) whose appid the session belongs to.
+    pub fn session_app(&self, session: &Session) -> Option<&str> {
+        self.settings
+            .wechat
+            .mini_program
+            .iter()
+            .find(|(name, app)| {
+                app.app_id == session.app_id && self.mini_program.tokens.knows(name)
+            })
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// Reads the phone (button code or encrypted data) and stores it on the session's user.
+    /// A phone bound to another user of the same app is a 409.
+    pub async fn bind_phone(
+        &self,
+        session: &Session,
+        app: &str,
+        proof: &PhoneProof,
+    ) -> AppResult<Phone> {
+        let phone = match proof {
+            PhoneProof::Code(code) => {
+                let info = self.phone_from_code(app, code).await?;
+                Phone::from_info(info).map_err(|why| {
+                    AppError::from(WechatError::Decode(format!("phone_info: {why}")))
+                })?
+            }
+            PhoneProof::Encrypted(data) => {
+                let key = session.session_key.expose_secret();
+                let info = phone_crypto::phone(key, data, &session.app_id)?;
+                Phone::from_info(info)
+                    .map_err(|_| AppError::from(phone_crypto::DecryptError::NotPhoneData))?
+            }
+        };
+        match store::set_phone(&self.db, session.user_id, &phone, now_unix()).await {
+            Ok(()) => {
+                tracing::info!(user_id = session.user_id, phone = %phone.masked(), "phone bound");
+                Ok(phone)
+            }
+            Err(e) if store::is_unique_violation(&e) => {
+                // Not logged: the database's message may spell out the number.
+                tracing::info!(
+                    user_id = session.user_id,
+                    phone = %phone.masked(),
+                    "phone already bound to another user"
+                );
+                Err(AppError::Conflict("该手机号已绑定其他用户".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn phone_from_code(&self, app: &str, code: &OneTimeCode) -> AppResult<PhoneInfo> {
+        let body = serde_json::json!({ "code": code.as_str() });
+        let answer: PhoneAnswer = self
+            .mini_program
+            .with_token(app, |client, token| {
+                let body = &body;
+                async move {
+                    client
+                        .post_json(api::PHONE_NUMBER, &[("access_token", &*token.value)], body)
+                        .await
+                }
+            })
+            .await?;
+        Ok(answer.phone_info)
+    }
+}

@@ -1,0 +1,94 @@
+//! The older phone flow: `encrypted_data` + `iv`, AES-128-CBC with the session_key.
+
+use aes::cipher::block_padding::Pkcs7;
+use aes::cipher::{BlockEncryptMut, KeyIvInit};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::{login, post, stored_phone, token, upstream_calls};
+use crate::helpers::{TEST_APP_ID, TestApp};
+use crate::on_both_databases;
+
+type Aes128CbcEnc = cbc::Encryptor<aes::Aes128>;
+
+/// A known session_key and iv: the ASCII bytes `0123456789abcdef` and `fedcba9876543210`.
+const SESSION_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZg==";
+const IV: &str = "ZmVkY2JhOTg3NjU0MzIxMA==";
+const PLAIN: &str = r#"{"phoneNumber":"13912345678","purePhoneNumber":"13912345678","countryCode":"86","watermark":{"timestamp":1700000000,"appid":"wx1111111111111111"}}"#;
+/// PLAIN under SESSION_KEY and IV, computed independently with
+/// `openssl enc -aes-128-cbc -K 30313233343536373839616263646566 -iv 66656463626139383736353433323130`.
+const CIPHERTEXT: &str = "/zKksLWsmvxbw65eoGVnlCFnO8gFqiyNKG8NmnRiUj92LRB4iG2Lr9MgimU1ou1cYp7MyaOFBaMSJSgdTmcVDkquCb+xTEAZL7CtAfp1ALko+/siQxlUzQDNevNQ2F/hdUVC/8d/oO9yBoJZ95LJgrMv/Z8QPEJ6VT4aHWWwNScjddB06yYi039pOLeeorhcqlRnw4H9tbCcIO2FaNdjjg==";
+
+fn encrypt(plain: &str, key_b64: &str, iv_b64: &str) -> String {
+    let key: [u8; 16] = STANDARD.decode(key_b64).unwrap().try_into().unwrap();
+    let iv: [u8; 16] = STANDARD.decode(iv_b64).unwrap().try_into().unwrap();
+    let bytes = Aes128CbcEnc::new(&key.into(), &iv.into())
+        .encrypt_padded_vec_mut::<Pkcs7>(plain.as_bytes());
+    STANDARD.encode(bytes)
+}
+
+/// Logs in and replaces the session's key (random in the simulator) with SESSION_KEY.
+async fn login_with_known_key(app: &TestApp, openid: &str) -> (String, i64) {
+    let data = login(app, openid, None).await;
+    let user_id = data["user"]["id"].as_i64().unwrap();
+    sqlx::query("UPDATE user_sessions SET session_key = $1 WHERE user_id = $2")
+        .bind(SESSION_KEY)
+        .bind(user_id)
+        .execute(app.context.db.pool())
+        .await
+        .unwrap();
+    (token(&data), user_id)
+}
+
+async fn bind_encrypted(app: &TestApp, token: &str, data: &str, iv: &str) -> (u16, Value) {
+    post(
+        app,
+        "/api/bind_phone",
+        Some(token),
+        json!({"encrypted_data": data, "iv": iv}),
+    )
+    .await
+}
+
+on_both_databases! {
+    async fn encrypted_data_decrypts_with_the_stored_session_key(app: &TestApp) {
+        assert_eq!(encrypt(PLAIN, SESSION_KEY, IV), CIPHERTEXT, "the vector matches openssl");
+        let (token, user_id) = login_with_known_key(app, "o-enc-00000000001").await;
+        let (status, body) = bind_encrypted(app, &token, CIPHERTEXT, IV).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["msg"], "手机号绑定成功");
+        // countryCode came as the string "86" here.
+        assert_eq!(
+            body["data"],
+            json!({"phone_number": "13912345678", "pure_phone_number": "13912345678", "country_code": "86"})
+        );
+        assert_eq!(stored_phone(app, user_id).await.unwrap().0, "13912345678");
+        assert_eq!(upstream_calls(app, "wxa/business/getuserphonenumber").await, 0);
+    }
+
+    async fn encrypted_data_for_another_app_or_under_another_key_or_iv_is_400(app: &TestApp) {
+        let (token, user_id) = login_with_known_key(app, "o-enc-00000000002").await;
+        let other_app = PLAIN.replace(TEST_APP_ID, "wx9999999999999999");
+        let no_watermark = r#"{"phoneNumber":"13912345678","purePhoneNumber":"13912345678","countryCode":86}"#;
+        let other_key = STANDARD.encode(*b"another-key-0000");
+        let other_iv = STANDARD.encode(*b"another-iv-00000");
+        let cases = [
+            (encrypt(&other_app, SESSION_KEY, IV), IV.to_owned(), "encrypted_data", "watermark"),
+            (encrypt(no_watermark, SESSION_KEY, IV), IV.to_owned(), "encrypted_data", "watermark"),
+            (encrypt(PLAIN, &other_key, IV), IV.to_owned(), "encrypted_data", "session_key"),
+            (encrypt("not json", SESSION_KEY, IV), IV.to_owned(), "encrypted_data", "不是手机号"),
+            (CIPHERTEXT.to_owned(), "AAAA".to_owned(), "iv", "16"),
+            (CIPHERTEXT.to_owned(), "*not base64*".to_owned(), "iv", "16"),
+        ];
+        for (data, iv, field, says) in cases {
+            let (status, body) = bind_encrypted(app, &token, &data, &iv).await;
+            assert_eq!((status, body["data"]["field"].as_str()), (400, Some(field)), "{body}");
+            assert!(body["msg"].as_str().unwrap().contains(says), "{body}");
+        }
+        // A wrong iv of the right size garbles the first block: the JSON no longer reads.
+        let (status, body) = bind_encrypted(app, &token, CIPHERTEXT, &other_iv).await;
+        assert_eq!((status, body["data"]["field"].as_str()), (400, Some("encrypted_data")), "{body}");
+        assert_eq!(stored_phone(app, user_id).await, None, "nothing stored");
+    }
+}
