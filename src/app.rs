@@ -8,19 +8,17 @@ use actix_files::Files;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
-use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::services::ServiceDeps;
 use crate::services::codes::CodeService;
 use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
-use crate::services::token::{BACKGROUND_SPACING, SharedTokens, TokenManager};
+use crate::services::token::{BACKGROUND_SPACING, TokenManager};
 use crate::services::users::UserService;
+use crate::services::{DepsError, ServiceDeps};
 use crate::store::{Db, StoreError};
-use crate::wechat::WechatClient;
 use crate::{controllers, middleware, openapi};
 
 /// Everything a handler may need, registered once as `web::Data`.
@@ -49,10 +47,8 @@ pub enum StartupError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Wechat(String),
-    #[error("cannot connect to redis.url: {0}")]
-    Redis(String),
+    #[error(transparent)]
+    Deps(#[from] DepsError),
 }
 
 pub struct Application {
@@ -79,31 +75,8 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
 
-        let metrics = Metrics::new();
-        let client =
-            WechatClient::new(&settings.wechat, metrics.clone()).map_err(StartupError::Wechat)?;
-        let shared = match settings.redis.url.expose_secret() {
-            "" => None,
-            url => Some(
-                SharedTokens::connect(url, &settings.redis.key_prefix)
-                    .await
-                    .map_err(|e| StartupError::Redis(e.to_string()))?,
-            ),
-        };
-        let tokens = TokenManager::new(
-            &settings,
-            client.clone(),
-            db.clone(),
-            shared,
-            metrics.clone(),
-        );
-        let mini_program = MiniProgramService::new(tokens.clone(), client);
-        let deps = ServiceDeps {
-            settings: Arc::new(settings),
-            db,
-            metrics,
-            mini_program,
-        };
+        let deps = ServiceDeps::build(settings, db).await?;
+        let tokens = deps.mini_program.tokens.clone();
         let context = AppContext {
             codes: CodeService::new(&deps),
             links: LinkService::new(&deps),

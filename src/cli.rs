@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use crate::app::Application;
 use crate::config::Settings;
 use crate::sandbox;
-use crate::services::token::{TokenManager, mask_token, now_unix};
+use crate::services::token::{mask_token, now_unix};
 use crate::sim::Simulator;
 use crate::store::Db;
 use crate::telemetry;
@@ -155,9 +155,8 @@ fn print_sandbox_banner(product: &str, sim: &str) {
 async fn token_state(settings: Settings, only: Option<String>) -> CliResult {
     let db = Db::connect(&settings.database).await?;
     db.migrate().await?;
-    let metrics = crate::metrics::Metrics::new();
-    let client = crate::wechat::WechatClient::new(&settings.wechat, metrics.clone())?;
-    let tokens = TokenManager::new(&settings, client, db.clone(), None, metrics);
+    let deps = crate::services::ServiceDeps::build(settings.clone(), db.clone()).await?;
+    let tokens = &deps.mini_program.tokens;
     let now = now_unix();
     let mut apps: Vec<&str> = tokens.apps().collect();
     apps.sort_unstable();
@@ -211,7 +210,7 @@ async fn sim(settings: Settings, port: Option<u16>) -> CliResult {
 }
 
 /// SIGINT or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

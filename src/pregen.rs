@@ -14,18 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::domain::codes::{CodeSpec, RawCode, parse_page};
 use crate::error::AppError;
-use crate::metrics::Metrics;
 use crate::services::ServiceDeps;
 use crate::services::codes::{CodeService, Wait};
-use crate::services::mini_program::MiniProgramService;
-use crate::services::token::{SharedTokens, TokenManager};
 use crate::store::Db;
-use crate::wechat::WechatClient;
 
 type BoxError = Box<dyn std::error::Error>;
 
@@ -65,25 +60,7 @@ pub struct PregenArgs {
 pub async fn code_service(settings: Settings) -> Result<(Arc<CodeService>, Db), BoxError> {
     let db = Db::connect(&settings.database).await?;
     db.migrate().await?;
-    let metrics = Metrics::new();
-    let client = WechatClient::new(&settings.wechat, metrics.clone())?;
-    let shared = match settings.redis.url.expose_secret() {
-        "" => None,
-        url => Some(SharedTokens::connect(url, &settings.redis.key_prefix).await?),
-    };
-    let tokens = TokenManager::new(
-        &settings,
-        client.clone(),
-        db.clone(),
-        shared,
-        metrics.clone(),
-    );
-    let deps = ServiceDeps {
-        settings: Arc::new(settings),
-        db: db.clone(),
-        metrics,
-        mini_program: MiniProgramService::new(tokens, client),
-    };
+    let deps = ServiceDeps::build(settings, db.clone()).await?;
     let codes = crate::services::codes::CodeService::new(&deps);
     codes.images().prepare()?;
     Ok((codes, db))
@@ -298,18 +275,7 @@ fn print_summary(tally: &Tally, duplicates: usize, elapsed: Duration, per_minute
 
 /// Ctrl-C or SIGTERM: no new scenes; the ones in flight finish.
 async fn stop_on_signal(stop: Arc<AtomicBool>, bar: ProgressBar) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-    }
+    crate::cli::shutdown_signal().await;
     stop.store(true, Ordering::Relaxed);
     bar.println("stopping: finishing the codes in flight (run again to resume)");
 }

@@ -7,10 +7,54 @@ pub mod users;
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
+
 use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::services::mini_program::MiniProgramService;
+use crate::services::token::{SharedTokens, TokenManager};
 use crate::store::Db;
+use crate::wechat::WechatClient;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DepsError {
+    #[error("{0}")]
+    Wechat(String),
+    #[error("cannot connect to redis.url: {0}")]
+    Redis(String),
+}
+
+impl ServiceDeps {
+    /// The parts every service shares, from settings: metrics, the WeChat client and the
+    /// token manager (shared through Redis when `redis.url` is set).
+    pub async fn build(settings: Settings, db: Db) -> Result<ServiceDeps, DepsError> {
+        let metrics = Metrics::new();
+        let client =
+            WechatClient::new(&settings.wechat, metrics.clone()).map_err(DepsError::Wechat)?;
+        let shared = match settings.redis.url.expose_secret() {
+            "" => None,
+            url => Some(
+                SharedTokens::connect(url, &settings.redis.key_prefix)
+                    .await
+                    .map_err(|e| DepsError::Redis(e.to_string()))?,
+            ),
+        };
+        let tokens = TokenManager::new(
+            &settings,
+            client.clone(),
+            db.clone(),
+            shared,
+            metrics.clone(),
+        );
+        let mini_program = MiniProgramService::new(tokens, client);
+        Ok(ServiceDeps {
+            settings: Arc::new(settings),
+            db,
+            metrics,
+            mini_program,
+        })
+    }
+}
 
 /// What every service is built from; one constructor shape for all of them.
 #[derive(Clone)]
