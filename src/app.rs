@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::services::codes::CodeService;
 use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
+use crate::services::open_platform::OpenPlatformService;
 use crate::services::token::{BACKGROUND_SPACING, TokenManager};
 use crate::services::users::UserService;
 use crate::services::{DepsError, ServiceDeps};
@@ -31,6 +32,7 @@ pub struct AppContext {
     pub codes: Arc<CodeService>,
     pub links: Arc<LinkService>,
     pub users: Arc<UserService>,
+    pub open_platform: Arc<OpenPlatformService>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,7 @@ impl Application {
             codes: CodeService::new(&deps),
             links: LinkService::new(&deps),
             users: UserService::new(&deps),
+            open_platform: OpenPlatformService::new(&deps),
             settings: deps.settings,
             db: deps.db,
             metrics: deps.metrics,
@@ -165,6 +168,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
         .configure(controllers::qr_code::configure)
         .configure(controllers::links::configure)
         .configure(controllers::users::configure)
+        .configure(controllers::open_platform::configure)
+        .configure(controllers::admin::configure)
         .configure(openapi::configure)
         // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.
         .service(web::resource(r"/{hidden:(.*/)?\..*}").to(not_found))

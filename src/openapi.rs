@@ -53,5 +53,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(controllers::qr_code::Doc::openapi());
     doc.merge(controllers::links::Doc::openapi());
     doc.merge(controllers::users::Doc::openapi());
+    doc.merge(controllers::open_platform::Doc::openapi());
+    doc.merge(controllers::admin::Doc::openapi());
     doc
 }

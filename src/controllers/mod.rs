@@ -1,8 +1,10 @@
 //! HTTP handlers: parse and validate input, call a service, wrap the answer in the envelope.
+pub mod admin;
 pub mod app_param;
 pub mod auth;
 pub mod internal;
 pub mod links;
+pub mod open_platform;
 pub mod ops;
 pub mod qr_code;
 pub mod users;

@@ -2,6 +2,7 @@
 pub mod codes;
 pub mod links;
 pub mod mini_program;
+pub mod open_platform;
 pub mod token;
 pub mod users;
 

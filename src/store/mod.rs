@@ -11,8 +11,10 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::DatabaseSettings;
 
+pub mod admin;
 pub mod codes;
 pub mod links;
+pub mod open_platform;
 pub mod tokens;
 pub mod users;
 

@@ -1,0 +1,1 @@
+//! Read-only admin queries: paged lists with filters (issue 8).

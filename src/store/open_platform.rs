@@ -1,0 +1,1 @@
+//! Tickets, component tokens and authorizers (issue 9).
