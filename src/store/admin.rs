@@ -1,1 +1,340 @@
 //! Read-only admin queries: paged lists with filters (issue 8).
+//!
+//! Lists are newest first (`created_at DESC, id DESC`) and paged by offset. The page's ids
+//! are picked from an index alone (every filter has one ending in `created_at`, migration
+//! 0005), then only those rows are read, so a deep page walks index entries, not rows.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::QueryAs;
+use sqlx::{Any, FromRow};
+
+use crate::store::codes::CodeRow;
+use crate::store::{Backend, Db};
+
+/// Which page of a list: `limit` rows after `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `/admin/codes` filters; `None` = any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct CodeFilter {
+    pub app_id: Option<String>,
+    pub kind: Option<&'static str>,
+    pub page_prefix: Option<String>,
+    pub scene: Option<String>,
+    /// Unix seconds, inclusive.
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+}
+
+/// A bound value of a built WHERE clause.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A WHERE clause with `$n` placeholders and the values they stand for.
+#[derive(Default)]
+struct Where {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Where {
+    fn push(&mut self, condition: &str, args: impl IntoIterator<Item = Arg>) {
+        self.sql.push_str(if self.sql.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        });
+        let mut condition = condition.to_owned();
+        for arg in args {
+            self.args.push(arg);
+            condition = condition.replacen('?', &format!("${}", self.args.len()), 1);
+        }
+        self.sql.push_str(&condition);
+    }
+
+    /// Placeholder number for the next value bound after the clause's own.
+    fn next(&self, extra: usize) -> String {
+        format!("${}", self.args.len() + extra)
+    }
+
+    fn bind<'q, O>(
+        &self,
+        mut query: QueryAs<'q, Any, O, AnyArguments<'q>>,
+    ) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
+        for arg in &self.args {
+            query = match arg {
+                Arg::Text(s) => query.bind(s.clone()),
+                Arg::Int(n) => query.bind(*n),
+            };
+        }
+        query
+    }
+}
+
+fn code_where(db: &Db, f: &CodeFilter) -> Where {
+    let mut w = Where::default();
+    if let Some(app_id) = &f.app_id {
+        w.push("app_id = ?", [Arg::Text(app_id.clone())]);
+    }
+    if let Some(kind) = f.kind {
+        w.push("kind = ?", [Arg::Text(kind.to_owned())]);
+    }
+    if let Some(prefix) = &f.page_prefix {
+        let len = prefix.chars().count() as i64;
+        if db.backend() == Backend::Sqlite {
+            // SQLite compares text bytewise: the prefix range is an index range.
+            let upper = format!("{prefix}\u{10FFFF}");
+            w.push(
+                "page >= ? AND page < ?",
+                [Arg::Text(prefix.clone()), Arg::Text(upper)],
+            );
+        }
+        // Exact on both (a PostgreSQL collation may not order by prefix).
+        w.push(
+            "substr(page, 1, CAST(? AS INTEGER)) = ?",
+            [Arg::Int(len), Arg::Text(prefix.clone())],
+        );
+    }
+    if let Some(scene) = &f.scene {
+        w.push("scene = ?", [Arg::Text(scene.clone())]);
+    }
+    if let Some(from) = f.created_from {
+        w.push("created_at >= ?", [Arg::Int(from)]);
+    }
+    if let Some(to) = f.created_to {
+        w.push("created_at <= ?", [Arg::Int(to)]);
+    }
+    w
+}
+
+const CODE_COLUMNS: &str =
+    "id, app_id, kind, hash, file, page, scene, width, params, content_type, size, created_at";
+
+/// Rows a page may step through in creation order before sorting the matches is cheaper.
+const SCAN_BUDGET: i64 = 20_000;
+
+/// One page of codes, newest first. `total` (of the filter) lets a page in the older half
+/// be read from the oldest end, so an offset never walks more than half the matches. The
+/// page's ids come from an index alone; only those rows are then read.
+///
+/// A page prefix matches a range of pages, so its index cannot give creation order and
+/// SQLite sorts every match. When the matches are common enough that walking the creation
+/// index (`rows` ~ codes in the table) reaches the page within `SCAN_BUDGET` rows, that
+/// walk is used instead.
+pub async fn codes(
+    db: &Db,
+    f: &CodeFilter,
+    paging: Paging,
+    total: i64,
+    rows: i64,
+) -> Result<Vec<CodeRow>, sqlx::Error> {
+    let w = code_where(db, f);
+    let (order, limit, offset) = if paging.offset > total / 2 {
+        let end = (paging.offset + paging.limit).min(total);
+        ("ASC", end - paging.offset, total - end)
+    } else {
+        ("DESC", paging.limit, paging.offset)
+    };
+    let walk = db.backend() == Backend::Sqlite
+        && f.page_prefix.is_some()
+        && (offset + limit).saturating_mul(rows) / total.max(1) <= SCAN_BUDGET;
+    let source = if walk {
+        "codes INDEXED BY codes_created"
+    } else {
+        "codes"
+    };
+    let sql = format!(
+        "SELECT {CODE_COLUMNS} FROM codes WHERE id IN \
+         (SELECT id FROM {source}{} ORDER BY created_at {order}, id {order} LIMIT {} OFFSET {}) \
+         ORDER BY created_at DESC, id DESC",
+        w.sql,
+        w.next(1),
+        w.next(2)
+    );
+    w.bind(sqlx::query_as(&sql))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await
+}
+
+/// `(newest code id, codes matching f)`, both from one snapshot, so a later count of
+/// what was added after that id is exact. The count walks the filter's index.
+pub async fn count_codes(db: &Db, f: &CodeFilter) -> Result<(i64, i64), sqlx::Error> {
+    let w = code_where(db, f);
+    let sql = format!("SELECT COUNT(*) FROM codes{}", w.sql);
+    let mut tx = db.pool().begin().await?;
+    if db.backend() == Backend::Postgres {
+        // One snapshot for both statements (READ COMMITTED takes one per statement).
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let (newest,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM codes")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (n,): (i64,) = w.bind(sqlx::query_as(&sql)).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok((newest.unwrap_or(0), n))
+}
+
+/// Codes matching `f` with `after < id <= upto`: what was added since a count. Read by id
+/// range (SQLite: `NOT INDEXED` keeps the planner off the filter's index, which would walk
+/// every older match).
+pub async fn count_codes_added(
+    db: &Db,
+    f: &CodeFilter,
+    after: i64,
+    upto: i64,
+) -> Result<i64, sqlx::Error> {
+    let mut w = code_where(db, f);
+    w.push("id > ? AND id <= ?", [Arg::Int(after), Arg::Int(upto)]);
+    let table = match db.backend() {
+        Backend::Sqlite => "codes NOT INDEXED",
+        Backend::Postgres => "codes",
+    };
+    let (n,): (i64,) = w
+        .bind(sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM {table}{}",
+            w.sql
+        )))
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// The newest code id (0 when none). Codes are only ever added and the filtered columns
+/// never change, so a count at one newest id plus the matches added after it is exact.
+pub async fn newest_code_id(db: &Db) -> Result<i64, sqlx::Error> {
+    let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM codes")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(id.unwrap_or(0))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct LinkRow {
+    pub id: i64,
+    pub app_id: String,
+    pub kind: String,
+    pub path: String,
+    pub query: String,
+    pub env_version: String,
+    pub title: String,
+    pub permanent: i64,
+    pub link: String,
+    pub expire_interval: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// `/admin/links` filters; `None` = any.
+#[derive(Debug, Clone, Default)]
+pub struct LinkFilter {
+    pub app_id: Option<String>,
+    pub kind: Option<&'static str>,
+}
+
+fn link_where(f: &LinkFilter) -> Where {
+    let mut w = Where::default();
+    if let Some(app_id) = &f.app_id {
+        w.push("app_id = ?", [Arg::Text(app_id.clone())]);
+    }
+    if let Some(kind) = f.kind {
+        w.push("kind = ?", [Arg::Text(kind.to_owned())]);
+    }
+    w
+}
+
+pub async fn links(db: &Db, f: &LinkFilter, paging: Paging) -> Result<Vec<LinkRow>, sqlx::Error> {
+    let w = link_where(f);
+    let sql = format!(
+        "SELECT id, app_id, kind, path, query, env_version, title, permanent, link, \
+         expire_interval, expires_at, created_at FROM links WHERE id IN \
+         (SELECT id FROM links{} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}) \
+         ORDER BY created_at DESC, id DESC",
+        w.sql,
+        w.next(1),
+        w.next(2)
+    );
+    w.bind(sqlx::query_as(&sql))
+        .bind(paging.limit)
+        .bind(paging.offset)
+        .fetch_all(db.pool())
+        .await
+}
+
+pub async fn count_links(db: &Db, f: &LinkFilter) -> Result<i64, sqlx::Error> {
+    let w = link_where(f);
+    let (n,): (i64,) = w
+        .bind(sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM links{}",
+            w.sql
+        )))
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}
+
+/// A user as the admin list shows it. No session key: it lives in `user_sessions`, which
+/// this module never reads.
+#[derive(Clone, PartialEq, Eq, FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub app_id: String,
+    pub openid: String,
+    pub unionid: Option<String>,
+    pub phone_number: Option<String>,
+    pub country_code: Option<String>,
+    pub phone_bound_at: Option<i64>,
+    pub created_at: i64,
+    pub last_login_at: i64,
+}
+
+fn user_where(app_id: Option<&str>) -> Where {
+    let mut w = Where::default();
+    if let Some(app_id) = app_id {
+        w.push("app_id = ?", [Arg::Text(app_id.to_owned())]);
+    }
+    w
+}
+
+pub async fn users(
+    db: &Db,
+    app_id: Option<&str>,
+    paging: Paging,
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    let w = user_where(app_id);
+    let sql = format!(
+        "SELECT id, app_id, openid, unionid, phone_number, country_code, phone_bound_at, \
+         created_at, last_login_at FROM users WHERE id IN \
+         (SELECT id FROM users{} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}) \
+         ORDER BY created_at DESC, id DESC",
+        w.sql,
+        w.next(1),
+        w.next(2)
+    );
+    w.bind(sqlx::query_as(&sql))
+        .bind(paging.limit)
+        .bind(paging.offset)
+        .fetch_all(db.pool())
+        .await
+}
+
+pub async fn count_users(db: &Db, app_id: Option<&str>) -> Result<i64, sqlx::Error> {
+    let w = user_where(app_id);
+    let (n,): (i64,) = w
+        .bind(sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM users{}",
+            w.sql
+        )))
+        .fetch_one(db.pool())
+        .await?;
+    Ok(n)
+}

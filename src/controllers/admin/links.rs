@@ -1,0 +1,110 @@
+//! `GET /admin/links`: schemes, URL links and short links, newest first, with their expiry.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+use super::{List, app_filter, app_name, paging};
+use crate::app::AppContext;
+use crate::envelope::{self, Envelope};
+use crate::error::{AppError, AppResult};
+use crate::input::Input;
+use crate::services::token::now_unix;
+use crate::store::admin::{self, LinkFilter, LinkRow};
+
+const KINDS: [&str; 3] = ["scheme", "url_link", "short_link"];
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LinkItem {
+    pub id: i64,
+    pub app: Option<String>,
+    pub app_id: String,
+    /// `scheme`, `url_link` or `short_link`.
+    pub kind: String,
+    /// The openlink, URL link or short link WeChat gave.
+    pub link: String,
+    pub path: String,
+    pub query: String,
+    /// `release`, `trial`, `develop`; `""` for short links.
+    pub env_version: String,
+    /// Short links: `page_title`.
+    pub title: String,
+    pub permanent: bool,
+    /// Days asked for; 0 = an expire_time was given, or permanent.
+    pub expire_interval: i64,
+    /// Unix seconds; 0 = never.
+    pub expires_at: i64,
+    /// Still valid now (never expires, or expires later).
+    pub valid: bool,
+    pub created_at: i64,
+}
+
+fn item(ctx: &AppContext, row: LinkRow, now: i64) -> LinkItem {
+    LinkItem {
+        app: app_name(ctx, &row.app_id),
+        valid: row.expires_at == 0 || row.expires_at > now,
+        permanent: row.permanent != 0,
+        id: row.id,
+        app_id: row.app_id,
+        kind: row.kind,
+        link: row.link,
+        path: row.path,
+        query: row.query,
+        env_version: row.env_version,
+        title: row.title,
+        expire_interval: row.expire_interval,
+        expires_at: row.expires_at,
+        created_at: row.created_at,
+    }
+}
+
+/// Links WeChat made for us, newest first.
+#[utoipa::path(get, path = "/admin/links", tag = "admin",
+    params(
+        ("app" = Option<String>, Query, description = "configured app name (not with app_id)"),
+        ("app_id" = Option<String>, Query, description = "WeChat appid"),
+        ("kind" = Option<String>, Query, description = "scheme | url_link | short_link"),
+        ("page" = Option<i64>, Query, description = "from 1"),
+        ("per_page" = Option<i64>, Query, description = "1..100, default 20"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Envelope<List<LinkItem>>),
+        (status = 400, description = "a bad filter or paging value (data.field names it)"),
+        (status = 401, description = "missing or bad bearer"),
+        (status = 404, description = "admin disabled: admin.token is empty"),
+    ))]
+pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let (page, per_page, paging) = paging(&input)?;
+    let kind =
+        match input.str("kind")?.filter(|s| !s.is_empty()) {
+            None => None,
+            Some(k) => Some(*KINDS.iter().find(|known| **known == k).ok_or_else(|| {
+                AppError::invalid("kind", "必须是 scheme、url_link 或 short_link")
+            })?),
+        };
+    let filter = LinkFilter {
+        app_id: app_filter(&input, &ctx)?,
+        kind,
+    };
+    let total = admin::count_links(&ctx.db, &filter).await?;
+    let rows = if paging.offset < total {
+        admin::links(&ctx.db, &filter, paging).await?
+    } else {
+        Vec::new()
+    };
+    let now = now_unix();
+    let items = rows.into_iter().map(|r| item(&ctx, r, now)).collect();
+    Ok(envelope::ok(
+        "获取成功",
+        List {
+            items,
+            total,
+            page,
+            per_page,
+        },
+    ))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/links").route(web::get().to(list)));
+}
