@@ -1,14 +1,193 @@
-//! `/open`: Open Platform pushes, authorization and callback (issue 9).
+//! `/open`: Open Platform pushes, authorization and callback (issue 9); and
+//! `/admin/authorizers`. With `open_platform.app_id` empty every `/open` route is a 404.
 
-use actix_web::web;
+use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
 use utoipa::OpenApi;
+
+use crate::app::AppContext;
+use crate::controllers::app_param::is_appid;
+use crate::envelope::{self, Envelope};
+use crate::error::{AppError, AppResult};
+use crate::input::Input;
+use crate::services::open_platform::{AuthorizerView, PageKind, PushParams};
+
+/// `auth_type` values WeChat's authorization page accepts (WECHAT_API.md 8.5).
+const AUTH_TYPES: [i64; 7] = [1, 2, 3, 4, 5, 6, 8];
+/// Mini programs only: what this product serves.
+const DEFAULT_AUTH_TYPE: i64 = 2;
+/// As the other admin lists: deeper than any real list, far from offset overflow.
+const MAX_PAGE: i64 = 10_000_000;
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(ticket, authorize, callback, authorizers),
+    components(schemas(AuthorizerView, AuthorizerPage))
+)]
 pub struct Doc;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/open/ticket", web::post().to(ticket))
+        .route("/open/authorize", web::get().to(authorize))
+        .route("/open/callback", web::get().to(callback));
+}
 
 /// Routes that live under the admin scope (behind its bearer): `/admin/authorizers`.
-pub fn admin_routes(_cfg: &mut web::ServiceConfig) {}
+pub fn admin_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/authorizers", web::get().to(authorizers));
+}
+
+/// The authorization event URL: WeChat's encrypted pushes (ticket, authorized,
+/// updateauthorized, unauthorized). Answers the plain text `success`.
+#[utoipa::path(post, path = "/open/ticket", tag = "open_platform",
+    params(
+        ("timestamp" = String, Query, description = "unix seconds; older than 10 minutes is refused"),
+        ("nonce" = String, Query),
+        ("msg_signature" = String, Query, description = "sha1 over token, timestamp, nonce, Encrypt"),
+    ),
+    request_body(content = String, content_type = "text/xml",
+        description = "<xml><AppId>..</AppId><Encrypt>..</Encrypt></xml>"),
+    responses(
+        (status = 200, description = "the plain text `success`", content_type = "text/plain"),
+        (status = 400, description = "malformed XML, wrong appid, undecryptable (code 400)"),
+        (status = 401, description = "bad msg_signature or stale timestamp (code 401)"),
+        (status = 404, description = "Open Platform not configured (code 404)"),
+        (status = 502, description = "api_query_auth refused the push's code (code 5000)"),
+    ))]
+pub async fn ticket(
+    params: web::Query<PushParams>,
+    body: web::Bytes,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
+    ctx.open_platform.receive(&params, &body).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/plain; charset=utf-8"))
+        .body("success"))
+}
+
+/// Redirects a merchant to WeChat's authorization page with a fresh pre_auth_code.
+#[utoipa::path(get, path = "/open/authorize", tag = "open_platform",
+    params(
+        ("mobile" = Option<bool>, Query, description = "1: the mobile bindcomponent page; default the PC componentloginpage"),
+        ("auth_type" = Option<i64>, Query, description = "1,2,3,4,5,6 or 8; default 2 (mini programs)"),
+        ("biz_appid" = Option<String>, Query, description = "restrict to this account (wx + 16 letters/digits)"),
+    ),
+    responses(
+        (status = 302, description = "Location: the authorization page"),
+        (status = 400, description = "bad parameter (code 400)"),
+        (status = 404, description = "Open Platform not configured (code 404)"),
+        (status = 502, description = "WeChat error (code 5000)"),
+        (status = 503, description = "no component_verify_ticket received yet (code 503)"),
+    ))]
+pub async fn authorize(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    if !ctx.open_platform.enabled() {
+        return Err(AppError::NotFound);
+    }
+    let page = match input.bool("mobile")? {
+        Some(true) => PageKind::Mobile,
+        _ => PageKind::Pc,
+    };
+    let auth_type = input.i64("auth_type")?.unwrap_or(DEFAULT_AUTH_TYPE);
+    if !AUTH_TYPES.contains(&auth_type) {
+        return Err(AppError::invalid("auth_type", "必须是 1,2,3,4,5,6 或 8"));
+    }
+    let biz_appid = input.str("biz_appid")?.filter(|b| !b.is_empty());
+    if let Some(b) = &biz_appid {
+        if !is_appid(b) {
+            return Err(AppError::invalid(
+                "biz_appid",
+                "必须是 wx 开头的 18 位 appid",
+            ));
+        }
+    }
+    let url = ctx
+        .open_platform
+        .authorize_url(page, auth_type, biz_appid.as_deref())
+        .await?;
+    Ok(HttpResponse::Found()
+        .insert_header((LOCATION, url))
+        .finish())
+}
+
+/// Where WeChat sends the merchant back: exchanges `auth_code` and shows a small page.
+#[utoipa::path(get, path = "/open/callback", tag = "open_platform",
+    params(
+        ("auth_code" = String, Query, description = "the authorization code, at most 512 characters"),
+        ("expires_in" = Option<i64>, Query, description = "its lifetime; informative"),
+    ),
+    responses(
+        (status = 200, description = "an HTML page naming the authorized appid", content_type = "text/html"),
+        (status = 400, description = "auth_code missing or too long (code 400)"),
+        (status = 404, description = "Open Platform not configured (code 404)"),
+        (status = 502, description = "WeChat refused the code, e.g. 61009/61010 (code 5000)"),
+    ))]
+pub async fn callback(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    if !ctx.open_platform.enabled() {
+        return Err(AppError::NotFound);
+    }
+    let code = input.required_str("auth_code")?;
+    if code.len() > 512 {
+        return Err(AppError::invalid("auth_code", "不能超过 512 个字符"));
+    }
+    input.i64("expires_in")?;
+    let authorizer = ctx.open_platform.exchange_auth_code(&code).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .body(result_page(&authorizer.app_id)))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuthorizerPage {
+    pub items: Vec<AuthorizerView>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// The authorized mini programs, most recently changed first; never their tokens.
+#[utoipa::path(get, path = "/admin/authorizers", tag = "admin",
+    params(
+        ("page" = Option<i64>, Query, description = "1..10000000, default 1"),
+        ("per_page" = Option<i64>, Query, description = "1..100, default 20"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Envelope<AuthorizerPage>),
+        (status = 400, description = "bad page or per_page (code 400)"),
+        (status = 401, description = "missing or bad bearer (code 401)"),
+    ))]
+pub async fn authorizers(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let page = input.i64("page")?.unwrap_or(1);
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(AppError::invalid("page", "必须在 1 到 10000000 之间"));
+    }
+    let per_page = input.i64("per_page")?.unwrap_or(20);
+    if !(1..=100).contains(&per_page) {
+        return Err(AppError::invalid("per_page", "必须在 1 到 100 之间"));
+    }
+    let (items, total) = ctx.open_platform.list(page, per_page).await?;
+    Ok(envelope::ok(
+        "授权方列表返回成功",
+        AuthorizerPage {
+            items,
+            total,
+            page,
+            per_page,
+        },
+    ))
+}
+
+fn result_page(app_id: &str) -> String {
+    // The appid comes from WeChat; keep only appid characters (no markup can get in).
+    let app_id: String = app_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <title>授权成功</title></head><body><h1>授权成功</h1>\
+         <p>小程序 <code id=\"appid\">{app_id}</code> 已授权给本平台。</p></body></html>"
+    )
+}

@@ -1,0 +1,158 @@
+//! Open Platform component APIs (WECHAT_API.md section 8): the component token, pre-auth
+//! codes, and the exchanges that give authorizer tokens. Every call but the first takes
+//! the component_access_token as `component_access_token`.
+
+use serde::{Deserialize, Serialize};
+
+use super::api;
+use super::client::WechatClient;
+use super::error::WechatError;
+
+/// The component_access_token and its lifetime in seconds.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ComponentToken {
+    pub component_access_token: String,
+    pub expires_in: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PreAuthCode {
+    pub pre_auth_code: String,
+    pub expires_in: i64,
+}
+
+/// `api_query_auth`'s `authorization_info`. The tokens are absent when the authorizer
+/// granted no API permission.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorizationInfo {
+    pub authorizer_appid: String,
+    #[serde(default)]
+    pub authorizer_access_token: String,
+    #[serde(default)]
+    pub expires_in: i64,
+    #[serde(default)]
+    pub authorizer_refresh_token: String,
+    #[serde(default)]
+    pub func_info: Vec<FuncInfo>,
+}
+
+impl AuthorizationInfo {
+    /// The permission-set ids actually granted.
+    pub fn func_ids(&self) -> Vec<i64> {
+        self.func_info
+            .iter()
+            .map(|f| f.funcscope_category.id)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FuncInfo {
+    pub funcscope_category: FuncScope,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FuncScope {
+    pub id: i64,
+}
+
+#[derive(Deserialize)]
+struct QueryAuth {
+    authorization_info: AuthorizationInfo,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorizerToken {
+    pub authorizer_access_token: String,
+    pub expires_in: i64,
+    /// WeChat may hand back a new one; always store what it returns.
+    #[serde(default)]
+    pub authorizer_refresh_token: String,
+}
+
+#[derive(Serialize)]
+struct TokenRequest<'a> {
+    component_appid: &'a str,
+    component_appsecret: &'a str,
+    component_verify_ticket: &'a str,
+}
+
+#[derive(Serialize)]
+struct AppidRequest<'a> {
+    component_appid: &'a str,
+}
+
+#[derive(Serialize)]
+struct QueryAuthRequest<'a> {
+    component_appid: &'a str,
+    authorization_code: &'a str,
+}
+
+#[derive(Serialize)]
+struct AuthorizerTokenRequest<'a> {
+    component_appid: &'a str,
+    authorizer_appid: &'a str,
+    authorizer_refresh_token: &'a str,
+}
+
+/// The credentials of the component itself.
+pub struct Component<'a> {
+    pub app_id: &'a str,
+    pub secret: &'a str,
+}
+
+pub async fn component_token(
+    client: &WechatClient,
+    component: &Component<'_>,
+    ticket: &str,
+) -> Result<ComponentToken, WechatError> {
+    let body = TokenRequest {
+        component_appid: component.app_id,
+        component_appsecret: component.secret,
+        component_verify_ticket: ticket,
+    };
+    client.post_json(api::COMPONENT_TOKEN, &[], &body).await
+}
+
+pub async fn pre_auth_code(
+    client: &WechatClient,
+    component_app_id: &str,
+    token: &str,
+) -> Result<PreAuthCode, WechatError> {
+    let body = AppidRequest {
+        component_appid: component_app_id,
+    };
+    let query = [("component_access_token", token)];
+    client.post_json(api::PRE_AUTH_CODE, &query, &body).await
+}
+
+pub async fn query_auth(
+    client: &WechatClient,
+    component_app_id: &str,
+    token: &str,
+    auth_code: &str,
+) -> Result<AuthorizationInfo, WechatError> {
+    let body = QueryAuthRequest {
+        component_appid: component_app_id,
+        authorization_code: auth_code,
+    };
+    let query = [("component_access_token", token)];
+    let answer: QueryAuth = client.post_json(api::QUERY_AUTH, &query, &body).await?;
+    Ok(answer.authorization_info)
+}
+
+pub async fn authorizer_token(
+    client: &WechatClient,
+    component_app_id: &str,
+    token: &str,
+    authorizer_app_id: &str,
+    refresh_token: &str,
+) -> Result<AuthorizerToken, WechatError> {
+    let body = AuthorizerTokenRequest {
+        component_appid: component_app_id,
+        authorizer_appid: authorizer_app_id,
+        authorizer_refresh_token: refresh_token,
+    };
+    let query = [("component_access_token", token)];
+    client.post_json(api::AUTHORIZER_TOKEN, &query, &body).await
+}
