@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use wxa_backend::config::Settings;
+use wxa_backend::controllers::app_param::Target;
 use wxa_backend::domain::codes::{CodeSpec, RawCode};
 use wxa_backend::services::codes::Wait;
 use wxa_backend::sim::Simulator;
@@ -27,6 +28,7 @@ fn repeat_code(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
+    let target = Target::configured("default", APP_ID);
     let (codes, _sim) = rt.block_on(async {
         let mut settings = Settings::built_in().expect("settings");
         let app = settings
@@ -50,7 +52,7 @@ fn repeat_code(c: &mut Criterion) {
             .expect("services");
         let spec = CodeSpec::parse(&raw()).expect("valid");
         let first = codes
-            .get_or_make("default", APP_ID, &spec, Wait::Request)
+            .get_or_make(&target, &spec, Wait::Request)
             .await
             .expect("the first request makes the code");
         assert!(!first.cached);
@@ -71,7 +73,7 @@ fn repeat_code(c: &mut Criterion) {
                 for _ in 0..iters {
                     let spec = CodeSpec::parse(&raw()).expect("valid");
                     let r = codes
-                        .get_or_make("default", APP_ID, &spec, Wait::Request)
+                        .get_or_make(&target, &spec, Wait::Request)
                         .await
                         .expect("cached");
                     black_box(r.cached);

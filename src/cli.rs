@@ -113,6 +113,9 @@ async fn serve(mut settings: Settings, sandbox: bool) -> CliResult {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let handle = Simulator::start(sandbox::sim_config(&settings), listener)?;
         settings.wechat.base_url = handle.base_url();
+        // The simulator serves the authorization pages too.
+        settings.open_platform.login_page_base = handle.base_url();
+        settings.open_platform.mobile_page_base = handle.base_url();
         Some(handle)
     } else {
         None

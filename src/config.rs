@@ -130,6 +130,12 @@ pub struct OpenPlatformSettings {
     pub secret: SecretString,
     pub token: SecretString,
     pub aes_key: SecretString,
+    /// The EncodingAESKey being replaced: still accepted during rotation; empty = none.
+    pub previous_aes_key: SecretString,
+    /// Host of the PC authorization page (`componentloginpage`); the simulator in tests.
+    pub login_page_base: String,
+    /// Host of the mobile authorization page (`bindcomponent`); the simulator in tests.
+    pub mobile_page_base: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -248,6 +254,15 @@ impl Settings {
             return Err(ConfigError::key(
                 "open_platform.aes_key",
                 "must be 43 letters and digits",
+            ));
+        }
+        let previous = self.open_platform.previous_aes_key.expose_secret();
+        if !previous.is_empty()
+            && (previous.len() != 43 || !previous.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(ConfigError::key(
+                "open_platform.previous_aes_key",
+                "must be empty or 43 letters and digits",
             ));
         }
         if self.schemes.default_expire_days == 0 || self.schemes.default_expire_days > 30 {

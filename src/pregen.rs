@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;
+use crate::controllers::app_param::Target;
 use crate::domain::codes::{CodeSpec, RawCode, parse_page};
 use crate::error::AppError;
 use crate::services::ServiceDeps;
@@ -150,16 +151,13 @@ pub async fn run(settings: Settings, args: PregenArgs) -> Result<(), BoxError> {
         .map(|_| {
             let (jobs, next, stop) = (jobs.clone(), next.clone(), stop.clone());
             let (codes, tally, bar) = (codes.clone(), tally.clone(), bar.clone());
-            let (app, app_id) = (app.clone(), app_id.clone());
+            let target = Target::configured(app.clone(), app_id.clone());
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         break;
                     };
-                    match codes
-                        .get_or_make(&app, &app_id, &job.spec, Wait::Unbounded)
-                        .await
-                    {
+                    match codes.get_or_make(&target, &job.spec, Wait::Unbounded).await {
                         Ok(r) if r.cached => tally.skipped.fetch_add(1, Ordering::Relaxed),
                         Ok(_) => tally.made.fetch_add(1, Ordering::Relaxed),
                         Err(e) => {

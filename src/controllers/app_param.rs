@@ -5,11 +5,33 @@ use crate::app::AppContext;
 use crate::error::{AppError, AppResult};
 use crate::input::Input;
 
-/// A configured mini program: its name in the config and its WeChat appid.
+/// Whose access token a call uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// A configured mini program (`app=`): the token manager's token.
+    App,
+    /// An Open Platform authorizer (`appid=`): its authorizer token.
+    Authorizer,
+}
+
+/// The mini program a request acts for: its name (the config name; the appid for an
+/// authorizer), its WeChat appid (records are kept under it), and its token source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub name: String,
     pub app_id: String,
+    pub source: TokenSource,
+}
+
+impl Target {
+    /// A configured mini program.
+    pub fn configured(name: impl Into<String>, app_id: impl Into<String>) -> Target {
+        Target {
+            name: name.into(),
+            app_id: app_id.into(),
+            source: TokenSource::App,
+        }
+    }
 }
 
 pub fn target(input: &Input, ctx: &AppContext) -> AppResult<Target> {
@@ -18,15 +40,30 @@ pub fn target(input: &Input, ctx: &AppContext) -> AppResult<Target> {
         if app.is_some() {
             return Err(AppError::invalid("appid", "不能与 app 同时使用"));
         }
-        // Acting for authorizers comes with Open Platform support.
-        return Err(AppError::invalid("appid", "未授权的 appid(开放平台未启用)"));
+        let appid = input.required_str("appid")?;
+        if !ctx.open_platform.enabled() {
+            return Err(AppError::invalid("appid", "未授权的 appid(开放平台未启用)"));
+        }
+        if !is_appid(&appid) {
+            return Err(AppError::invalid("appid", "必须是 wx 开头的 18 位 appid"));
+        }
+        // Whether it is authorized is checked when its token is taken, before any call.
+        return Ok(Target {
+            name: appid.clone(),
+            app_id: appid,
+            source: TokenSource::Authorizer,
+        });
     }
     let name = app.unwrap_or_else(|| ctx.settings.wechat.default_app.clone());
     match ctx.settings.app(Some(&name)) {
-        Some((name, app)) if ctx.mini_program.tokens.knows(name) => Ok(Target {
-            name: name.to_owned(),
-            app_id: app.app_id.clone(),
-        }),
+        Some((name, app)) if ctx.mini_program.tokens.knows(name) => {
+            Ok(Target::configured(name, app.app_id.clone()))
+        }
         _ => Err(AppError::invalid("app", "未配置的小程序")),
     }
+}
+
+/// `wx` and 16 letters or digits.
+pub fn is_appid(s: &str) -> bool {
+    s.len() == 18 && s.starts_with("wx") && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }

@@ -117,10 +117,7 @@ fn jump_input(input: &Input, ctx: &AppContext) -> AppResult<JumpLink> {
 pub async fn scheme_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
     let app = target(&input, &ctx)?;
     let link = jump_input(&input, &ctx)?;
-    let got = ctx
-        .links
-        .jump_link(&app.name, app.app_id, JumpKind::Scheme, link)
-        .await?;
+    let got = ctx.links.jump_link(&app, JumpKind::Scheme, link).await?;
     Ok(envelope::ok(
         "小程序scheme码返回成功",
         SchemeData {
@@ -145,10 +142,7 @@ pub async fn scheme_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<
 pub async fn url_link(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
     let app = target(&input, &ctx)?;
     let link = jump_input(&input, &ctx)?;
-    let got = ctx
-        .links
-        .jump_link(&app.name, app.app_id, JumpKind::UrlLink, link)
-        .await?;
+    let got = ctx.links.jump_link(&app, JumpKind::UrlLink, link).await?;
     Ok(envelope::ok(
         "小程序URL Link返回成功",
         UrlLinkData {
@@ -177,7 +171,7 @@ pub async fn short_link(input: Input, ctx: web::Data<AppContext>) -> AppResult<H
         page_title: PageTitle::parse("page_title", input.str("page_title")?)?,
         permanent: input.bool("is_permanent")?.unwrap_or(false),
     };
-    let got = ctx.links.short_link(&app.name, app.app_id, link).await?;
+    let got = ctx.links.short_link(&app, link).await?;
     Ok(envelope::ok(
         "小程序Short Link返回成功",
         ShortLinkData {

@@ -115,9 +115,7 @@ pub async fn qr_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<Http
     let (spec, inline) = parse(&input)?;
     let codes = &ctx.codes;
     if inline {
-        let r = codes
-            .get_with_image(&target.name, &target.app_id, &spec, Wait::Request)
-            .await?;
+        let r = codes.get_with_image(&target, &spec, Wait::Request).await?;
         let encoded = r
             .image
             .as_ref()
@@ -127,9 +125,7 @@ pub async fn qr_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<Http
             QrCodeData::new(&r.code, r.cached, encoded),
         ));
     }
-    let CodeResult { code, cached, .. } = codes
-        .get_or_make(&target.name, &target.app_id, &spec, Wait::Request)
-        .await?;
+    let CodeResult { code, cached, .. } = codes.get_or_make(&target, &spec, Wait::Request).await?;
     if !cached {
         return Ok(envelope::ok(OK_MSG, QrCodeData::new(&code, false, None)));
     }

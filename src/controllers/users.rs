@@ -88,6 +88,10 @@ impl From<LoggedIn> for LoginData {
     ))]
 pub async fn login(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
     let target = app_param::target(&input, &ctx)?;
+    if target.source == app_param::TokenSource::Authorizer {
+        // An authorizer's users log in through the component (sns/component/jscode2session).
+        return Err(AppError::invalid("appid", "暂不支持代授权小程序登录"));
+    }
     let code = OneTimeCode::parse("code", input.required_str("code")?)?;
     match ctx.users.login(&target, &code).await {
         Ok(done) => Ok(envelope::ok("登录成功", LoginData::from(done))),

@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::token::{SharedTokens, TokenManager};
 use crate::store::Db;
+use crate::store::redis::RedisStore;
 use crate::wechat::WechatClient;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +33,15 @@ impl ServiceDeps {
         let metrics = Metrics::new();
         let client =
             WechatClient::new(&settings.wechat, metrics.clone()).map_err(DepsError::Wechat)?;
-        let shared = match settings.redis.url.expose_secret() {
+        let redis = match settings.redis.url.expose_secret() {
             "" => None,
             url => Some(
-                SharedTokens::connect(url, &settings.redis.key_prefix)
+                RedisStore::connect(url, &settings.redis.key_prefix)
                     .await
                     .map_err(|e| DepsError::Redis(e.to_string()))?,
             ),
         };
+        let shared = redis.clone().map(SharedTokens::new);
         let tokens = TokenManager::new(
             &settings,
             client.clone(),
@@ -53,6 +55,7 @@ impl ServiceDeps {
             db,
             metrics,
             mini_program,
+            redis,
         })
     }
 }
@@ -64,4 +67,6 @@ pub struct ServiceDeps {
     pub db: Db,
     pub metrics: Arc<Metrics>,
     pub mini_program: Arc<MiniProgramService>,
+    /// Set when `redis.url` is: for state shared across instances.
+    pub redis: Option<RedisStore>,
 }

@@ -15,6 +15,7 @@ pub mod admin;
 pub mod codes;
 pub mod links;
 pub mod open_platform;
+pub mod redis;
 pub mod tokens;
 pub mod users;
 
@@ -64,10 +65,11 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers run while one writer writes.
+                        // WAL lets readers run while one writer writes; mmap lets large
+                        // index scans (admin counts) read pages without copying them.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON;",
+                             PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;",
                         )
                         .await?;
                     }

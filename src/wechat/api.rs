@@ -34,3 +34,16 @@ pub const GENERATE_URLLINK: Api = api("generate_urllink", "/wxa/generate_urllink
 pub const GEN_SHORTLINK: Api = api("genwxashortlink", "/wxa/genwxashortlink");
 pub const JSCODE2SESSION: Api = single_use("jscode2session", "/sns/jscode2session");
 pub const PHONE_NUMBER: Api = single_use("getuserphonenumber", "/wxa/business/getuserphonenumber");
+pub const COMPONENT_TOKEN: Api = api(
+    "api_component_token",
+    "/cgi-bin/component/api_component_token",
+);
+pub const PRE_AUTH_CODE: Api = api(
+    "api_create_preauthcode",
+    "/cgi-bin/component/api_create_preauthcode",
+);
+pub const QUERY_AUTH: Api = single_use("api_query_auth", "/cgi-bin/component/api_query_auth");
+pub const AUTHORIZER_TOKEN: Api = api(
+    "api_authorizer_token",
+    "/cgi-bin/component/api_authorizer_token",
+);

@@ -14,6 +14,7 @@ use tower::timeout::Timeout;
 use tower::{ServiceBuilder, ServiceExt};
 
 use super::api::Api;
+use super::call_stats::CallStats;
 use super::error::WechatError;
 use super::retry::RetryPolicy;
 use super::transport::{HttpService, TransportError, WxRequest, WxResponse};
@@ -32,6 +33,7 @@ pub struct WechatClient {
     base: url::Url,
     stack: Stack,
     metrics: Arc<Metrics>,
+    calls: Arc<CallStats>,
 }
 
 /// An image WeChat returned (a code).
@@ -62,7 +64,13 @@ impl WechatClient {
             base,
             stack,
             metrics,
+            calls: Arc::default(),
         })
+    }
+
+    /// Calls made in the last 24 hours, by API and errcode (`/admin/stats`).
+    pub fn call_stats(&self) -> &CallStats {
+        &self.calls
     }
 
     /// GET with query parameters; the answer is JSON.
@@ -169,6 +177,10 @@ impl WechatClient {
                 e.label()
             }
         };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.calls.record(api.name, &errcode, now);
         self.metrics
             .upstream_calls
             .get_or_create(&UpstreamLabels {

@@ -2,7 +2,9 @@
 //! classification, and the message crypto (shared with the simulator: it is checked
 //! against published vectors).
 pub mod api;
+pub mod call_stats;
 pub mod client;
+pub mod component;
 pub mod error;
 pub mod msg_crypto;
 mod retry;

@@ -450,3 +450,36 @@ with_settings! {
         assert_eq!(calls(app, UNLIMIT).await, 2);
     }
 }
+
+#[tokio::test]
+async fn two_instances_sharing_redis_keep_one_pace_per_app() {
+    let test = "codes::two_instances_sharing_redis_keep_one_pace_per_app";
+    let Ok(redis_url) = std::env::var("TEST_REDIS_URL") else {
+        crate::helpers::say_skipped(test, "TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!("wxa-test-{}", uuid::Uuid::new_v4().simple());
+    let app = TestApp::spawn_with(crate::helpers::DbKind::Sqlite, test, |s| {
+        one_per_second_and_a_short_budget(s);
+        s.wechat.timeout_ms = 300;
+        s.redis.url = redis_url.into();
+        s.redis.key_prefix = prefix;
+    })
+    .await
+    .unwrap();
+    let (peer, context, handle) = app.another_instance(|_| {}).await;
+    assert_eq!(get_code(&app, "scene=r1").await.0, 200);
+    // The peer's next slot is about a second away, past its 300 ms budget: refused at once.
+    let res = app
+        .client
+        .get(format!("{peer}/api/qr_code?scene=r2"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = envelope(res).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(calls(&app, UNLIMIT).await, 1);
+    handle.stop(true).await;
+    context.db.close().await;
+    app.finish().await;
+}

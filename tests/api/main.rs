@@ -3,12 +3,15 @@
 
 mod helpers;
 
+mod admin;
 mod browser;
 mod cli;
 mod codes;
 mod envelope;
 mod links;
+mod open_platform;
 mod operations;
 mod pregen;
+mod reliability;
 mod tokens;
 mod users;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::{CodeService, StoredCode, Wait, images, wire};
+use crate::controllers::app_param::Target;
 use crate::domain::codes::{CodeKind, CodeSpec};
 use crate::error::{AppError, AppResult};
 use crate::services::token::now_unix;
@@ -53,12 +54,12 @@ impl CodeService {
             })
     }
 
-    async fn call_wechat(&self, app: &str, spec: &CodeSpec) -> AppResult<Image> {
+    async fn call_wechat(&self, target: &Target, spec: &CodeSpec) -> AppResult<Image> {
         let body = wire::body(spec);
         let api = wire::api(spec.kind);
         let body = &body;
         self.mini_program
-            .with_token(app, |client, token| async move {
+            .with_target_token(target, |client, token| async move {
                 client
                     .post_image(api, &[("access_token", &*token.value)], body)
                     .await
@@ -70,8 +71,8 @@ impl CodeService {
 /// Making one code: quota or pace, the WeChat call, the file, the record.
 pub(super) struct Job {
     pub(super) service: Arc<CodeService>,
-    pub(super) app: String,
-    pub(super) app_id: String,
+    /// The mini program (or authorizer) the code is for; records go under its appid.
+    pub(super) target: Target,
     pub(super) spec: CodeSpec,
     pub(super) hash: String,
     pub(super) wait: Wait,
@@ -84,9 +85,9 @@ impl Job {
         let svc = &self.service;
         let counted = self.spec.kind.counts_against_quota() && self.existing.is_none();
         if counted {
-            svc.reserve_quota(&self.app_id).await?;
+            svc.reserve_quota(&self.target.app_id).await?;
         } else if self.spec.kind == CodeKind::Unlimited {
-            svc.pace(&self.app_id, self.wait).await?;
+            svc.pace(&self.target.app_id, self.wait).await?;
         }
         let outcome = self.make().await;
         if counted {
@@ -99,7 +100,7 @@ impl Job {
 
     async fn make(&self) -> AppResult<(Arc<StoredCode>, Bytes)> {
         let svc = &self.service;
-        let image = svc.call_wechat(&self.app, &self.spec).await?;
+        let image = svc.call_wechat(&self.target, &self.spec).await?;
         let file = format!("{}.{}", self.hash, images::extension(image.content_type));
         svc.images
             .write(&file, image.bytes.clone())
@@ -121,7 +122,7 @@ impl Job {
         let svc = &self.service;
         let params = serde_json::to_string(&wire::body(&self.spec)).map_err(AppError::internal)?;
         let row = NewCode {
-            app_id: &self.app_id,
+            app_id: &self.target.app_id,
             kind: self.spec.kind.as_str(),
             hash: &self.hash,
             file,
@@ -140,7 +141,7 @@ impl Job {
             // Another instance recorded the same code a moment ago: the same image.
             Err(e) if store::is_unique_violation(&e) => {
                 if self.spec.kind.counts_against_quota() {
-                    let _ = store::release_quota(&svc.db, &self.app_id).await;
+                    let _ = store::release_quota(&svc.db, &self.target.app_id).await;
                 }
                 store::find_by_hash(&svc.db, &self.hash)
                     .await
@@ -159,9 +160,9 @@ impl Job {
         let db = &self.service.db;
         let exhausted = matches!(error, AppError::RateLimited { wechat: Some(f), .. } if f.errcode == QUOTA_EXHAUSTED);
         let result = if exhausted {
-            store::mark_exhausted(db, &self.app_id, now_unix()).await
+            store::mark_exhausted(db, &self.target.app_id, now_unix()).await
         } else {
-            store::release_quota(db, &self.app_id).await
+            store::release_quota(db, &self.target.app_id).await
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "could not give back a quota unit");

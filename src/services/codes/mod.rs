@@ -18,6 +18,7 @@ use bytes::Bytes;
 use moka::future::Cache;
 use prometheus_client::metrics::counter::Counter;
 
+use crate::controllers::app_param::Target;
 use crate::domain::codes::{CodeKind, CodeSpec};
 use crate::error::{AppError, AppResult};
 use crate::metrics::CacheLabels;
@@ -100,7 +101,7 @@ impl CodeService {
                 .time_to_live(CACHE_TTL)
                 .build(),
             images: ImageDir::new(&settings.storage.dir),
-            pacer: Pacer::new(settings.codes.unlimited_per_minute),
+            pacer: Pacer::new(settings.codes.unlimited_per_minute).shared(deps.redis.clone()),
             image_base: format!(
                 "{}/image/",
                 settings.server.public_url.trim_end_matches('/')
@@ -125,12 +126,11 @@ impl CodeService {
     /// The stored code for `spec`, made (and stored) first if there is none.
     pub async fn get_or_make(
         self: &Arc<Self>,
-        app: &str,
-        app_id: &str,
+        target: &Target,
         spec: &CodeSpec,
         wait: Wait,
     ) -> AppResult<CodeResult> {
-        let key = spec.hash(app_id);
+        let key = spec.hash(&target.app_id);
         if let Some(code) = self.cache.get(&key).await {
             self.hits.inc();
             return Ok(CodeResult {
@@ -143,10 +143,7 @@ impl CodeService {
         let mut made = None;
         let code = self
             .cache
-            .try_get_with(
-                key,
-                self.load_or_make(key, app, app_id, spec, wait, &mut made),
-            )
+            .try_get_with(key, self.load_or_make(key, target, spec, wait, &mut made))
             .await
             .map_err(|e| (*e).clone())?;
         Ok(CodeResult {
@@ -159,12 +156,11 @@ impl CodeService {
     /// Like `get_or_make`, with the image bytes (`format=base64`).
     pub async fn get_with_image(
         self: &Arc<Self>,
-        app: &str,
-        app_id: &str,
+        target: &Target,
         spec: &CodeSpec,
         wait: Wait,
     ) -> AppResult<CodeResult> {
-        let mut result = self.get_or_make(app, app_id, spec, wait).await?;
+        let mut result = self.get_or_make(target, spec, wait).await?;
         if result.image.is_some() {
             return Ok(result);
         }
@@ -172,8 +168,8 @@ impl CodeService {
             Ok(bytes) => result.image = Some(bytes.into()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // Deleted behind our back: forget the record, so it is made again.
-                self.cache.invalidate(&spec.hash(app_id)).await;
-                result = self.get_or_make(app, app_id, spec, wait).await?;
+                self.cache.invalidate(&spec.hash(&target.app_id)).await;
+                result = self.get_or_make(target, spec, wait).await?;
                 if result.image.is_none() {
                     let bytes = self.images.read(&result.code.file).await;
                     result.image = Some(bytes.map_err(AppError::internal)?.into());
@@ -188,8 +184,7 @@ impl CodeService {
     async fn load_or_make(
         self: &Arc<Self>,
         key: [u8; 32],
-        app: &str,
-        app_id: &str,
+        target: &Target,
         spec: &CodeSpec,
         wait: Wait,
         made: &mut Option<Bytes>,
@@ -204,8 +199,7 @@ impl CodeService {
         }
         let job = Job {
             service: self.clone(),
-            app: app.to_owned(),
-            app_id: app_id.to_owned(),
+            target: target.clone(),
             spec: spec.clone(),
             hash,
             wait,

@@ -8,14 +8,17 @@
 //! `60 s / per_minute`, so any 60 s (plus up to 1.2 s of clock skew or network jitter)
 //! holds at most `per_minute` calls: no 45011 however the minutes fall.
 //!
-//! Per process: several instances (or `wxa pregen` next to `wxa serve`) each keep their
-//! own pace; sharing it through Redis is left for later.
+//! With `redis.url` set, the next free slot lives in Redis (reserved by one script on
+//! Redis's own clock), so every instance and `wxa pregen` share one pace per app. If
+//! Redis fails, the process falls back to its own pace.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::store::redis::RedisStore;
 
 /// Slots are this much wider than the exact share of a minute.
 const MARGIN: f64 = 0.02;
@@ -24,7 +27,21 @@ pub struct Pacer {
     interval: Duration,
     /// The next free slot of each app (by appid).
     next: Mutex<HashMap<String, Instant>>,
+    shared: Option<(RedisStore, redis::Script)>,
 }
+
+/// Reserves the next slot: returns the wait in ms, or `-(wait + 1)` when the wait would
+/// exceed the budget (ARGV[2], -1 = none), reserving nothing then.
+const RESERVE: &str = r#"
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local slot = math.max(now, tonumber(redis.call("GET", KEYS[1]) or "0"))
+local wait = slot - now
+local budget = tonumber(ARGV[2])
+if budget >= 0 and wait > budget then return -wait - 1 end
+redis.call("SET", KEYS[1], slot + tonumber(ARGV[1]), "PX", wait + tonumber(ARGV[1]) + 60000)
+return wait
+"#;
 
 /// The wait a caller would face, when it is longer than its budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +53,14 @@ impl Pacer {
         Pacer {
             interval: Duration::from_secs_f64(60.0 * (1.0 + MARGIN) / per_minute),
             next: Mutex::new(HashMap::new()),
+            shared: None,
         }
+    }
+
+    /// Keeps the pace in Redis, shared by every instance.
+    pub fn shared(mut self, redis: Option<RedisStore>) -> Self {
+        self.shared = redis.map(|r| (r, redis::Script::new(RESERVE)));
+        self
     }
 
     pub fn interval(&self) -> Duration {
@@ -75,9 +99,43 @@ impl Pacer {
 
     /// Waits for `app_id`'s next slot (see `reserve`).
     pub async fn pace(&self, app_id: &str, budget: Option<Duration>) -> Result<(), TooLong> {
+        if let Some(shared) = &self.shared {
+            match self.reserve_shared(shared, app_id, budget).await {
+                Ok(wait) => {
+                    tokio::time::sleep(wait).await;
+                    return Ok(());
+                }
+                Err(Some(too_long)) => return Err(too_long),
+                Err(None) => {} // Redis failed: keep our own pace.
+            }
+        }
         let slot = self.reserve(app_id, budget)?;
         tokio::time::sleep_until(slot).await;
         Ok(())
+    }
+
+    async fn reserve_shared(
+        &self,
+        (redis, script): &(RedisStore, redis::Script),
+        app_id: &str,
+        budget: Option<Duration>,
+    ) -> Result<Duration, Option<TooLong>> {
+        let budget_ms = budget.map_or(-1, |b| b.as_millis() as i64);
+        let key = redis.key(format_args!("pace:unlimited:{app_id}"));
+        let reserved: Result<i64, _> = script
+            .key(key)
+            .arg(self.interval.as_millis() as u64)
+            .arg(budget_ms)
+            .invoke_async(&mut redis.conn())
+            .await;
+        match reserved {
+            Ok(wait) if wait >= 0 => Ok(Duration::from_millis(wait as u64)),
+            Ok(refused) => Err(Some(TooLong(Duration::from_millis((-refused - 1) as u64)))),
+            Err(e) => {
+                tracing::warn!(error = %e, "redis: shared pace unavailable; pacing alone");
+                Err(None)
+            }
+        }
     }
 }
 

@@ -21,6 +21,7 @@ use prometheus_client::metrics::counter::Counter;
 
 use reuse::{LinkKey, Spec};
 
+use crate::controllers::app_param::Target;
 use crate::domain::links::{JumpKind, JumpLink, ShortLink};
 use crate::error::AppError;
 use crate::metrics::CacheLabels;
@@ -96,36 +97,30 @@ impl LinkService {
         })
     }
 
-    /// A URL Scheme or URL Link for `app` (its configured name and WeChat appid).
+    /// A URL Scheme or URL Link for `app` (a configured app or an authorizer).
     pub async fn jump_link(
         &self,
-        app: &str,
-        app_id: String,
+        app: &Target,
         kind: JumpKind,
         link: JumpLink,
     ) -> Result<Obtained, AppError> {
         let key = LinkKey {
-            app_id,
+            app_id: app.app_id.clone(),
             spec: Spec::Jump(kind, link),
         };
         self.obtain(app, key).await
     }
 
     /// A Short Link for `app`.
-    pub async fn short_link(
-        &self,
-        app: &str,
-        app_id: String,
-        link: ShortLink,
-    ) -> Result<Obtained, AppError> {
+    pub async fn short_link(&self, app: &Target, link: ShortLink) -> Result<Obtained, AppError> {
         let key = LinkKey {
-            app_id,
+            app_id: app.app_id.clone(),
             spec: Spec::Short(link),
         };
         self.obtain(app, key).await
     }
 
-    async fn obtain(&self, app: &str, key: LinkKey) -> Result<Obtained, AppError> {
+    async fn obtain(&self, app: &Target, key: LinkKey) -> Result<Obtained, AppError> {
         if let Some(link) = self.cache.get(&key).await {
             if now_unix() <= link.reusable_until {
                 self.cache_hits.inc();
@@ -150,7 +145,7 @@ impl LinkService {
     /// Runs once per key however many requests wait for it.
     async fn find_or_generate(
         &self,
-        app: &str,
+        app: &Target,
         key: &LinkKey,
         generated: &AtomicBool,
     ) -> Result<Arc<Link>, AppError> {
@@ -173,7 +168,7 @@ impl LinkService {
         // record never promises more than the link gives.
         let (expires_at, interval) = key.lifetime(now);
         let id = links::insert(&self.db, &target, &link, interval, expires_at, now).await?;
-        tracing::info!(app, kind = target.kind, id, expires_at, "link generated");
+        tracing::info!(app = %app.name, kind = target.kind, id, expires_at, "link generated");
         Ok(Arc::new(Link {
             id,
             link,

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::reuse::{LinkKey, Spec};
+use crate::controllers::app_param::Target;
 use crate::domain::links::{Expiry, JumpKind, JumpLink, ShortLink};
 use crate::error::AppError;
 use crate::services::mini_program::MiniProgramService;
@@ -97,10 +98,10 @@ struct ShortLinkAnswer {
     link: String,
 }
 
-/// Asks WeChat for the link `key` describes; `app` is the app's configured name.
+/// Asks WeChat for the link `key` describes, with `app`'s token.
 pub async fn generate(
     mini_program: &MiniProgramService,
-    app: &str,
+    app: &Target,
     key: &LinkKey,
 ) -> Result<String, AppError> {
     match &key.spec {
@@ -141,7 +142,7 @@ fn short_body(short: &ShortLink) -> ShortLinkBody<'_> {
 
 async fn post<B, T>(
     mini_program: &MiniProgramService,
-    app: &str,
+    app: &Target,
     endpoint: api::Api,
     body: &B,
 ) -> Result<T, AppError>
@@ -150,7 +151,7 @@ where
     T: serde::de::DeserializeOwned,
 {
     mini_program
-        .with_token(app, |client, token| async move {
+        .with_target_token(app, |client, token| async move {
             client
                 .post_json(endpoint, &[("access_token", &*token.value)], body)
                 .await

@@ -4,18 +4,16 @@
 
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
-
 use super::AccessToken;
 use crate::error::AppError;
+use crate::store::redis::RedisStore;
 
 /// Deletes the lock only if we still hold it (another holder may own it after expiry).
 const UNLOCK: &str = r#"if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) else return 0 end"#;
 
 #[derive(Clone)]
 pub struct SharedTokens {
-    conn: ConnectionManager,
-    prefix: String,
+    redis: RedisStore,
     unlock: redis::Script,
 }
 
@@ -39,28 +37,21 @@ pub struct Held {
 }
 
 impl SharedTokens {
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let conn = tokio::time::timeout(Duration::from_secs(5), client.get_connection_manager())
-            .await
-            .map_err(|_| {
-                redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut))
-            })??;
-        Ok(SharedTokens {
-            conn,
-            prefix: prefix.to_owned(),
+    pub fn new(redis: RedisStore) -> Self {
+        SharedTokens {
+            redis,
             unlock: redis::Script::new(UNLOCK),
-        })
+        }
     }
 
     fn token_key(&self, kind: &str, app_id: &str) -> String {
-        format!("{}:token:{kind}:{app_id}", self.prefix)
+        self.redis.key(format_args!("token:{kind}:{app_id}"))
     }
 
     /// The shared token, if any. Redis trouble reads as "none": instances then fall back
     /// to their own single flight and the database.
     pub async fn get(&self, kind: &str, app_id: &str) -> Option<AccessToken> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.redis.conn();
         let raw: Option<String> = match redis::cmd("GET")
             .arg(self.token_key(kind, app_id))
             .query_async(&mut conn)
@@ -83,7 +74,7 @@ impl SharedTokens {
 
     pub async fn put(&self, kind: &str, app_id: &str, token: &AccessToken, now: i64) {
         let ttl_ms = (token.expires_at - now).max(1) * 1000;
-        let mut conn = self.conn.clone();
+        let mut conn = self.redis.conn();
         let value = format!("{}:{}", token.expires_at, token.value);
         let stored: Result<(), _> = redis::cmd("SET")
             .arg(self.token_key(kind, app_id))
@@ -104,9 +95,9 @@ impl SharedTokens {
         app_id: &str,
         ttl: Duration,
     ) -> Result<Option<Held>, redis::RedisError> {
-        let key = format!("{}:lock:{kind}:{app_id}", self.prefix);
+        let key = self.redis.key(format_args!("lock:{kind}:{app_id}"));
         let value = uuid::Uuid::new_v4().simple().to_string();
-        let mut conn = self.conn.clone();
+        let mut conn = self.redis.conn();
         let got: Option<String> = redis::cmd("SET")
             .arg(&key)
             .arg(&value)
@@ -157,7 +148,7 @@ impl SharedTokens {
     }
 
     pub async fn unlock(&self, held: Held) {
-        let mut conn = self.conn.clone();
+        let mut conn = self.redis.conn();
         let released: Result<i64, _> = self
             .unlock
             .key(&held.key)
