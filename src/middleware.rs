@@ -168,7 +168,12 @@ fn client_request_id(req: &ServiceRequest) -> Option<HeaderValue> {
 
 fn new_request_id() -> HeaderValue {
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    // From the thread-local CSPRNG (reseeded by rand): `Uuid::new_v4` would make a
+    // getrandom syscall on every request.
+    let id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .hyphenated()
+        .encode_lower(&mut buf);
     HeaderValue::from_str(id).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
