@@ -1,5 +1,10 @@
 //! The cost of getting a cached access_token: the hot path of every WeChat call.
 //! `cargo bench --bench token_cache`
+//!
+//! The two-task figure is the one that shows contention: with the token in a moka
+//! `future::Cache` (before 2026-12-01) one task took 207 ns a get and two tasks 615 ns a
+//! pair, as every moka read is recorded in a queue shared by all cores. Each app's token
+//! is now an `ArcSwap` read.
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -1,6 +1,9 @@
 //! The token manager: one access_token per app, shared by every caller.
 //!
-//! - Hits come from a moka cache (no I/O, no lock held between callers).
+//! - Hits read the app's current token from an `ArcSwap`: no I/O, no lock, no write to
+//!   memory shared between cores. (moka, which the many-key caches use, records every
+//!   read in a shared queue: two cores reading one token cost 4x one core; see the note
+//!   in benches/token_cache.rs.)
 //! - A miss, a refresh and a compare-and-invalidate take the app's async mutex, so however
 //!   many requests arrive at once, one upstream call is made per app (single flight).
 //! - Tokens are persisted, so a restart reuses a valid token instead of fetching one.
@@ -14,8 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use moka::Expiry;
-use moka::future::Cache;
+use arc_swap::ArcSwapOption;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Mutex;
 
@@ -67,26 +69,34 @@ pub struct TokenManager {
     /// How long a cross-instance lock lives: a fetch may take two calls of `timeout_ms`.
     lock_ttl: Duration,
     db: Db,
-    cache: Cache<String, AccessToken>,
-    slots: HashMap<String, Arc<Mutex<Slot>>>,
+    slots: HashMap<String, AppTokens>,
     metrics: Arc<Metrics>,
     // Looked up once: the hot path only bumps an atomic.
     cache_hits: Counter,
     cache_misses: Counter,
 }
 
-struct UntilExpiry;
+/// One app's token: the current one for readers, the slot for the one writer at a time.
+struct AppTokens {
+    current: ArcSwapOption<AccessToken>,
+    slot: Arc<Mutex<Slot>>,
+}
 
-impl Expiry<String, AccessToken> for UntilExpiry {
-    fn expire_after_create(
-        &self,
-        _: &String,
-        token: &AccessToken,
-        _: std::time::Instant,
-    ) -> Option<Duration> {
-        let left = token.expires_at - now_unix() - MIN_REMAINING_SECS;
-        Some(Duration::from_secs(left.max(0) as u64))
+impl AppTokens {
+    /// The current token while it has more than `MIN_REMAINING_SECS` left.
+    fn usable(&self, now: i64) -> Option<AccessToken> {
+        let current = self.current.load();
+        current
+            .as_deref()
+            .filter(|t| t.expires_at - now > MIN_REMAINING_SECS)
+            .cloned()
     }
+}
+
+/// A background refresh ran within `BACKGROUND_SPACING`.
+fn ran_lately(slot: &Slot) -> bool {
+    slot.last_fetch
+        .is_some_and(|at| at.elapsed() < BACKGROUND_SPACING)
 }
 
 pub fn now_unix() -> i64 {
@@ -138,13 +148,13 @@ impl TokenManager {
                     last_force: None,
                     last_fetch: None,
                 };
-                (name.clone(), Arc::new(Mutex::new(slot)))
+                let tokens = AppTokens {
+                    current: ArcSwapOption::empty(),
+                    slot: Arc::new(Mutex::new(slot)),
+                };
+                (name.clone(), tokens)
             })
             .collect();
-        let cache = Cache::builder()
-            .max_capacity(10_000)
-            .expire_after(UntilExpiry)
-            .build();
         let lookups = |result| {
             metrics
                 .cache_lookups
@@ -163,7 +173,6 @@ impl TokenManager {
             shared,
             lock_ttl,
             db,
-            cache,
             slots,
             metrics,
             cache_hits,
@@ -184,20 +193,30 @@ impl TokenManager {
         self.slots.contains_key(app)
     }
 
-    /// The current token of `app`. The hot path is one cache read.
+    /// The current token of `app`. The hot path is one wait-free read.
     pub async fn get(self: &Arc<Self>, app: &str) -> Result<AccessToken, AppError> {
-        if let Some(token) = self.cache.get(app).await {
-            let left = token.expires_at - now_unix();
-            if left > MIN_REMAINING_SECS {
-                self.cache_hits.inc();
-                if left <= self.margin {
-                    self.refresh_in_background(app);
-                }
-                return Ok(token);
+        let now = now_unix();
+        if let Some(token) = self.slots.get(app).and_then(|t| t.usable(now)) {
+            self.cache_hits.inc();
+            if token.expires_at - now <= self.margin {
+                self.refresh_in_background(app);
             }
+            return Ok(token);
         }
         self.cache_misses.inc();
         self.load(app, None).await
+    }
+
+    /// The current token of `app` (if usable), without fetching.
+    fn current(&self, app: &str) -> Option<AccessToken> {
+        self.slots.get(app).and_then(|t| t.usable(now_unix()))
+    }
+
+    /// Makes `token` the one every caller of `app` gets.
+    fn publish(&self, app: &str, token: &AccessToken) {
+        if let Some(tokens) = self.slots.get(app) {
+            tokens.current.store(Some(Arc::new(token.clone())));
+        }
     }
 
     /// Called with a token WeChat rejected (40001/42001/40014): refreshes only if it is
@@ -207,8 +226,8 @@ impl TokenManager {
         app: &str,
         rejected: &str,
     ) -> Result<AccessToken, AppError> {
-        if let Some(token) = self.cache.get(app).await {
-            if &*token.value != rejected && token.expires_at - now_unix() > MIN_REMAINING_SECS {
+        if let Some(token) = self.current(app) {
+            if &*token.value != rejected {
                 return Ok(token);
             }
         }
@@ -217,10 +236,10 @@ impl TokenManager {
 
     /// What is stored for `app`, without fetching (for `wxa token` and admin stats).
     pub async fn stored(&self, app: &str) -> Result<Option<tokens::StoredToken>, AppError> {
-        let Some(slot) = self.slots.get(app) else {
+        let Some(tokens) = self.slots.get(app) else {
             return Ok(None);
         };
-        let app_id = slot.lock().await.credentials.app_id.clone();
+        let app_id = tokens.slot.lock().await.credentials.app_id.clone();
         Ok(tokens::load(&self.db, &app_id, source::kind(self.mode)).await?)
     }
 
@@ -229,7 +248,7 @@ impl TokenManager {
     pub async fn refresh_due(self: &Arc<Self>) {
         let apps: Vec<String> = self.slots.keys().cloned().collect();
         for app in apps {
-            let due = match self.cache.get(&app).await {
+            let due = match self.current(&app) {
                 Some(t) => t.expires_at - now_unix() <= self.margin,
                 None => true,
             };
@@ -240,6 +259,15 @@ impl TokenManager {
     }
 
     fn refresh_in_background(self: &Arc<Self>, app: &str) {
+        // Every hit inside the margin comes here: spawn only when no refresh is running
+        // and none ran lately (`refresh_now` checks again under the lock).
+        let idle = self
+            .slots
+            .get(app)
+            .is_some_and(|t| t.slot.try_lock().is_ok_and(|s| !ran_lately(&s)));
+        if !idle {
+            return;
+        }
         let manager = Arc::clone(self);
         let app = app.to_owned();
         tokio::spawn(async move { manager.refresh_now(&app).await });
@@ -247,16 +275,13 @@ impl TokenManager {
 
     /// One background refresh attempt: skipped when another is running or one ran lately.
     async fn refresh_now(self: &Arc<Self>, app: &str) {
-        let Some(slot) = self.slots.get(app) else {
+        let Some(tokens) = self.slots.get(app) else {
             return;
         };
-        let Ok(mut slot) = slot.try_lock() else {
+        let Ok(mut slot) = tokens.slot.try_lock() else {
             return;
         };
-        if slot
-            .last_fetch
-            .is_some_and(|at| at.elapsed() < BACKGROUND_SPACING)
-        {
+        if ran_lately(&slot) {
             return;
         }
         if let Err(e) = self.load_locked(&mut slot, None, true).await {
@@ -269,15 +294,15 @@ impl TokenManager {
         app: &str,
         rejected: Option<&str>,
     ) -> Result<AccessToken, AppError> {
-        let slot = self
+        let tokens = self
             .slots
             .get(app)
             .ok_or_else(|| AppError::invalid("app", "未配置的小程序"))?;
-        let mut slot = slot.lock().await;
+        let mut slot = tokens.slot.lock().await;
         self.load_locked(&mut slot, rejected, false).await
     }
 
-    /// Under the app's lock: the cache again (a caller ahead of us may have refreshed),
+    /// Under the app's lock: the current token again (a caller ahead of us may have refreshed),
     /// then the stored token, then upstream.
     async fn load_locked(
         &self,
@@ -293,19 +318,19 @@ impl TokenManager {
                 && left > MIN_REMAINING_SECS
                 && (!ahead_of_expiry || left > self.margin)
         };
-        if let Some(token) = self.cache.get(&name).await.filter(usable) {
+        if let Some(token) = self.current(&name).filter(usable) {
             return Ok(token);
         }
         // Another holder's token (a peer instance, or ours before a restart) is worth
         // adopting only while it is outside the margin; inside it, we refresh.
         let adoptable = |t: &AccessToken| usable(t) && t.expires_at - now > self.margin;
         if let Some(token) = self.peer_token(slot, &adoptable).await? {
-            self.cache.insert(name, token.clone()).await;
+            self.publish(&name, &token);
             return Ok(token);
         }
         let held = match self.lock_across_instances(slot, &adoptable).await? {
             CrossLock::Adopted(token) => {
-                self.cache.insert(name, token.clone()).await;
+                self.publish(&name, &token);
                 return Ok(token);
             }
             CrossLock::Held(held) => Some(held),
@@ -378,7 +403,7 @@ impl TokenManager {
         if let Some(shared) = &self.shared {
             shared.put(kind, app_id, &token, now).await;
         }
-        self.cache.insert(name.clone(), token.clone()).await;
+        self.publish(name, &token);
         tracing::info!(app = %name, mode = kind, expires_in = fresh.expires_in, "access_token refreshed");
         Ok(token)
     }
