@@ -59,6 +59,24 @@ pub enum AppError {
     Internal(String),
 }
 
+/// A failed `validator` check: a 400 naming the first field (in name order, so the
+/// answer is stable) with its rule's message.
+impl From<validator::ValidationErrors> for AppError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let fields = errors.field_errors();
+        let mut names: Vec<_> = fields.keys().collect();
+        names.sort();
+        let Some(&name) = names.first() else {
+            return AppError::invalid("input", "不合法");
+        };
+        let rule = fields[name]
+            .first()
+            .and_then(|e| e.message.clone())
+            .unwrap_or(Cow::Borrowed("不合法"));
+        AppError::invalid(name.clone(), rule)
+    }
+}
+
 impl AppError {
     pub fn invalid(
         field: impl Into<Cow<'static, str>>,

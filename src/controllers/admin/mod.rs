@@ -101,16 +101,23 @@ async fn serve(req: &HttpRequest, ctx: &AppContext, name: &str) -> AppResult<Htt
     Ok(res)
 }
 
+/// The paging parameters of every admin list, checked declaratively.
+#[derive(validator::Validate)]
+struct PageParams {
+    #[validate(range(min = 1, max = MAX_PAGE, message = "必须是 1 到 10000000 之间的整数"))]
+    page: i64,
+    #[validate(range(min = 1, max = MAX_PER_PAGE, message = "必须是 1 到 100 之间的整数"))]
+    per_page: i64,
+}
+
 /// `page` (from 1) and `per_page` (1..100, default 20), else a 400 naming the field.
 pub fn paging(input: &Input) -> AppResult<(i64, i64, Paging)> {
-    let page = input.i64("page")?.unwrap_or(1);
-    if !(1..=MAX_PAGE).contains(&page) {
-        return Err(AppError::invalid("page", "必须是 1 到 10000000 之间的整数"));
-    }
-    let per_page = input.i64("per_page")?.unwrap_or(DEFAULT_PER_PAGE);
-    if !(1..=MAX_PER_PAGE).contains(&per_page) {
-        return Err(AppError::invalid("per_page", "必须是 1 到 100 之间的整数"));
-    }
+    let params = PageParams {
+        page: input.i64("page")?.unwrap_or(1),
+        per_page: input.i64("per_page")?.unwrap_or(DEFAULT_PER_PAGE),
+    };
+    validator::Validate::validate(&params)?;
+    let PageParams { page, per_page } = params;
     let paging = Paging {
         limit: per_page,
         offset: (page - 1) * per_page,
