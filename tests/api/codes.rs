@@ -454,7 +454,7 @@ with_settings! {
 #[tokio::test]
 async fn two_instances_sharing_redis_keep_one_pace_per_app() {
     let test = "codes::two_instances_sharing_redis_keep_one_pace_per_app";
-    let Ok(redis_url) = std::env::var("TEST_REDIS_URL") else {
+    let Some(redis_url) = crate::helpers::test_url("TEST_REDIS_URL") else {
         crate::helpers::say_skipped(test, "TEST_REDIS_URL is not set");
         return;
     };

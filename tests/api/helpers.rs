@@ -30,6 +30,11 @@ pub struct TestApp {
     pg_schema: Option<(String, String)>,
 }
 
+/// A service URL for the tests from `name`; unset or empty means not configured.
+pub fn test_url(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 /// Says, past the test harness's capture, that a test was skipped and why.
 pub fn say_skipped(test: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
@@ -60,7 +65,7 @@ impl TestApp {
             )
             .into(),
             DbKind::Postgres => {
-                let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+                let Some(base) = test_url("TEST_DATABASE_URL") else {
                     say_skipped(test, "TEST_DATABASE_URL is not set (postgres variant)");
                     return None;
                 };

@@ -168,11 +168,11 @@ on_both_databases! {
 
 /// Two instances on one database and one Redis, each under a key prefix of its own test.
 async fn pair_with_redis(test: &str) -> Option<(TestApp, String, String)> {
-    let Ok(redis_url) = std::env::var("TEST_REDIS_URL") else {
+    let Some(redis_url) = crate::helpers::test_url("TEST_REDIS_URL") else {
         crate::helpers::say_skipped(test, "TEST_REDIS_URL is not set");
         return None;
     };
-    let kind = if std::env::var("TEST_DATABASE_URL").is_ok() {
+    let kind = if crate::helpers::test_url("TEST_DATABASE_URL").is_some() {
         DbKind::Postgres
     } else {
         DbKind::Sqlite

@@ -246,7 +246,7 @@ async fn the_logs_never_show_a_phone_a_session_key_or_a_token_on_sqlite() {
 
 #[tokio::test]
 async fn the_logs_never_show_a_phone_a_session_key_or_a_token_on_postgres() {
-    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
+    let Some(base) = crate::helpers::test_url("TEST_DATABASE_URL") else {
         say_skipped("users::logs::postgres", "TEST_DATABASE_URL is not set");
         return;
     };
