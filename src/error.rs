@@ -163,8 +163,12 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+        // Our faults are errors; WeChat refusing or failing, and a service not ready yet,
+        // are warnings: nothing here to fix.
+        match self {
+            AppError::Internal(_) => tracing::error!(error = %self, "request failed"),
+            _ if status.is_server_error() => tracing::warn!(error = %self, "request failed"),
+            _ => {}
         }
         envelope::respond(status, self.code(), self.message(), self.data())
     }

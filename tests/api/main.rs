@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod browser;
+mod chromium;
 mod cli;
 mod codes;
 mod envelope;

@@ -2,92 +2,21 @@
 //! fragment, lists a real code (made through the simulator) and its thumbnail loads.
 //! Screenshots at a laptop and a phone size go to `CARGO_TARGET_TMPDIR` to be looked at.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use super::{ADMIN_TOKEN, Admin};
-use crate::helpers::{envelope, say_skipped};
+use crate::chromium;
+use crate::helpers::envelope;
 use crate::on_both_databases;
-
-const BROWSER_DEADLINE: Duration = Duration::from_secs(60);
-
-/// `chromium` on PATH. Missing: a failure under CI, else a skip said out loud.
-fn chromium(test: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("chromium"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is missing and CI is set"
-        );
-        say_skipped(test, "chromium is not installed (apt-get install chromium)");
-    }
-    found
-}
-
-/// Runs Chromium headless on `url` with `args` (5 s of virtual time for the page's
-/// fetches and images); what it wrote to stdout.
-async fn chromium_run(browser: &Path, url: &str, args: &[String]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let out_path = dir.path().join("out");
-    let out = std::fs::File::create(&out_path).unwrap();
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--virtual-time-budget=5000",
-        ])
-        .args(args)
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromium starts");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > BROWSER_DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish within {BROWSER_DEADLINE:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "chromium exited with {status}");
-    std::fs::read_to_string(&out_path).unwrap()
-}
 
 /// The start tag of the first `<img>` whose `src` is `src`.
 fn img_tag<'a>(dom: &'a str, src: &str) -> &'a str {
-    let at = dom
-        .find(&format!("src=\"{src}\""))
-        .unwrap_or_else(|| panic!("no <img src=\"{src}\"> in {dom}"));
-    let start = dom[..at].rfind('<').unwrap();
-    let end = at + dom[at..].find('>').unwrap();
-    &dom[start..=end]
+    chromium::tag_with(dom, &format!("src=\"{src}\""))
 }
 
 on_both_databases! {
     async fn the_admin_page_logs_in_with_the_token_and_shows_the_codes_thumbnail(app: &TestApp) {
-        let Some(browser) = chromium(module_path!()) else {
+        let Some(browser) = chromium::find(module_path!()) else {
             return;
         };
         let admin = Admin::start(app).await;
@@ -102,7 +31,7 @@ on_both_databases! {
         }
         let page = admin.url(&format!("/admin/#token={ADMIN_TOKEN}"));
 
-        let dom = chromium_run(&browser, &page, &["--dump-dom".into()]).await;
+        let dom = chromium::run(&browser, &page, &["--dump-dom"]).await;
         assert!(dom.contains("data-state=\"ready\""), "{dom}");
         assert!(!dom.contains(ADMIN_TOKEN), "the token is not in the DOM");
         for file in &files {
@@ -112,13 +41,13 @@ on_both_databases! {
         assert!(dom.contains("id=\"login\"") && dom.contains("共 5 条"), "{dom}");
 
         // A wrong token: back to the login form with the reason shown.
-        let dom = chromium_run(&browser, &admin.url("/admin/#token=wrong"), &["--dump-dom".into()]).await;
+        let dom = chromium::run(&browser, &admin.url("/admin/#token=wrong"), &["--dump-dom"]).await;
         assert!(dom.contains("data-state=\"login\""), "{dom}");
         assert!(dom.contains("令牌无效"), "{dom}");
 
         // The stats tab: the app's token state and the calls just made.
         let stats_page = admin.url(&format!("/admin/#token={ADMIN_TOKEN}&tab=stats"));
-        let dom = chromium_run(&browser, &stats_page, &["--dump-dom".into()]).await;
+        let dom = chromium::run(&browser, &stats_page, &["--dump-dom"]).await;
         assert!(dom.contains("data-state=\"ready\""), "{dom}");
         assert!(dom.contains("default · wx1111111111111111") && dom.contains("getwxacodeunlimit"), "{dom}");
 
@@ -128,7 +57,7 @@ on_both_databases! {
                                   ("stats-phone", &stats_page, "390,844")] {
             let path = shots.join(format!("admin-{name}-{kind}.png"));
             let _ = std::fs::remove_file(&path);
-            chromium_run(&browser, url, &[format!("--screenshot={}", path.display()), format!("--window-size={size}")]).await;
+            chromium::run(&browser, url, &[format!("--screenshot={}", path.display()), format!("--window-size={size}")]).await;
             let png = std::fs::read(&path).unwrap();
             assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{}", path.display());
         }
