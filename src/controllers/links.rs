@@ -61,14 +61,18 @@ pub struct ShortLinkData<'a> {
 #[into_params(parameter_in = Query)]
 pub struct JumpParams {
     /// Published page, no query, no leading `/`, ≤1024 chars; empty: the home page.
+    #[param(max_length = 1024, pattern = r"^[^/?][^?]*$")]
     path: Option<String>,
     /// ≤1024 chars of `0-9a-zA-Z!#$&'()*+,/:;=?@-._~%` (URL-encode the rest).
+    #[param(max_length = 1024, pattern = r"^[0-9a-zA-Z!#$&'()*+,/:;=?@\-._~%]*$")]
     query: Option<String>,
     /// `release` (default), `trial` or `develop`.
+    #[param(pattern = "^(release|trial|develop)$")]
     env_version: Option<String>,
     /// Unix seconds, more than 1 minute and at most 30 days ahead; not with `expire_interval`.
     expire_time: Option<i64>,
     /// Days, 1..30; neither given: `schemes.default_expire_days`.
+    #[param(minimum = 1, maximum = 30)]
     expire_interval: Option<i64>,
     /// Configured app name; default `wechat.default_app`.
     app: Option<String>,
@@ -80,8 +84,10 @@ pub struct JumpParams {
 #[into_params(parameter_in = Query)]
 pub struct ShortParams {
     /// Published page, may carry a query (`pages/a/a?id=1`); ≤1024 chars.
+    #[param(min_length = 1, max_length = 1024)]
     page_url: String,
     /// ≤64 chars; WeChat shows the first 20.
+    #[param(max_length = 64)]
     page_title: Option<String>,
     /// `false` (default): valid 30 days; `true`: never expires, ≤100,000 per app.
     is_permanent: Option<bool>,

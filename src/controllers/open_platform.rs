@@ -3,10 +3,10 @@
 
 use actix_web::http::header::{CONTENT_TYPE, LOCATION};
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 use utoipa::OpenApi;
 
 use crate::app::AppContext;
+use crate::controllers::admin::{self, List};
 use crate::controllers::app_param::is_appid;
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
@@ -17,14 +17,12 @@ use crate::services::open_platform::{AuthorizerView, PageKind, PushParams};
 const AUTH_TYPES: [i64; 7] = [1, 2, 3, 4, 5, 6, 8];
 /// Mini programs only: what this product serves.
 const DEFAULT_AUTH_TYPE: i64 = 2;
-/// As the other admin lists: deeper than any real list, far from offset overflow.
-const MAX_PAGE: i64 = 10_000_000;
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
 #[derive(OpenApi)]
 #[openapi(
     paths(ticket, authorize, callback, authorizers),
-    components(schemas(AuthorizerView, AuthorizerPage))
+    components(schemas(AuthorizerView))
 )]
 pub struct Doc;
 
@@ -138,14 +136,6 @@ pub async fn callback(input: Input, ctx: web::Data<AppContext>) -> AppResult<Htt
         .body(result_page(&authorizer.app_id)))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AuthorizerPage {
-    pub items: Vec<AuthorizerView>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
-}
-
 /// The authorized mini programs, most recently changed first; never their tokens.
 #[utoipa::path(get, path = "/admin/authorizers", tag = "admin",
     params(
@@ -154,23 +144,16 @@ pub struct AuthorizerPage {
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = Envelope<AuthorizerPage>),
+        (status = 200, body = Envelope<List<AuthorizerView>>),
         (status = 400, description = "bad page or per_page (code 400)"),
         (status = 401, description = "missing or bad bearer (code 401)"),
     ))]
 pub async fn authorizers(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
-    let page = input.i64("page")?.unwrap_or(1);
-    if !(1..=MAX_PAGE).contains(&page) {
-        return Err(AppError::invalid("page", "必须在 1 到 10000000 之间"));
-    }
-    let per_page = input.i64("per_page")?.unwrap_or(20);
-    if !(1..=100).contains(&per_page) {
-        return Err(AppError::invalid("per_page", "必须在 1 到 100 之间"));
-    }
+    let (page, per_page, _) = admin::paging(&input)?;
     let (items, total) = ctx.open_platform.list(page, per_page).await?;
     Ok(envelope::ok(
         "授权方列表返回成功",
-        AuthorizerPage {
+        List {
             items,
             total,
             page,
