@@ -108,8 +108,10 @@ type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 async fn serve(mut settings: Settings, sandbox: bool) -> CliResult {
     let started = std::time::Instant::now();
+    let mut admin_token = None;
     let simulator = if sandbox {
         sandbox::fill_demo_app(&mut settings);
+        admin_token = sandbox::fill_admin_token(&mut settings);
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let handle = Simulator::start(sandbox::sim_config(&settings), listener)?;
         settings.wechat.base_url = handle.base_url();
@@ -129,7 +131,8 @@ async fn serve(mut settings: Settings, sandbox: bool) -> CliResult {
         app.port()
     );
     if let Some(sim) = &simulator {
-        print_sandbox_banner(&format!("http://{host}:{}", app.port()), &sim.base_url());
+        let product = format!("http://{host}:{}", app.port());
+        print_sandbox_banner(&product, &sim.base_url(), admin_token.as_deref());
     }
     app.run_until_stopped().await?;
     if let Some(sim) = simulator {
@@ -139,13 +142,18 @@ async fn serve(mut settings: Settings, sandbox: bool) -> CliResult {
     Ok(())
 }
 
-fn print_sandbox_banner(product: &str, sim: &str) {
+fn print_sandbox_banner(product: &str, sim: &str, admin_token: Option<&str>) {
+    // A token made for this run goes in the link (the page reads it from the fragment).
+    let admin = match admin_token {
+        Some(token) => format!("{product}/admin/#token={token}"),
+        None => format!("{product}/admin/  (admin.token as configured)"),
+    };
     println!(
         "\nwxa-backend sandbox: offline, against the built-in WeChat simulator\n\
          \x20 product      {product}/\n\
          \x20 API docs     {product}/docs/\n\
          \x20 H5 jump page {product}/scheme.html?path=pages/index/index\n\
-         \x20 admin page   {product}/admin/\n\
+         \x20 admin page   {admin}\n\
          \x20 simulator    {sim}/__sim/  (control API: docs/simulator.md)\n\
          \x20 demo app     appid {demo}\n\
          \x20 mint a wx.login code for /api/login:\n\

@@ -58,3 +58,15 @@ pub fn fill_demo_app(settings: &mut Settings) {
         }
     }
 }
+
+/// With no `admin.token`, the sandbox makes one for this run so its admin page works
+/// offline; the banner prints it (the only place it appears). A configured token is kept
+/// and never printed.
+pub fn fill_admin_token(settings: &mut Settings) -> Option<String> {
+    if !settings.admin.token.expose_secret().is_empty() {
+        return None;
+    }
+    let token = format!("sandbox-{:032x}", rand::random::<u128>());
+    settings.admin.token = SecretString::from(token.clone());
+    Some(token)
+}

@@ -4,7 +4,7 @@
 //! are picked from an index alone (every filter has one ending in `created_at`, migration
 //! 0005), then only those rows are read, so a deep page walks index entries, not rows.
 
-use sqlx::any::AnyArguments;
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::QueryAs;
 use sqlx::{Any, FromRow};
 
@@ -253,33 +253,13 @@ fn link_where(f: &LinkFilter) -> Where {
 }
 
 pub async fn links(db: &Db, f: &LinkFilter, paging: Paging) -> Result<Vec<LinkRow>, sqlx::Error> {
-    let w = link_where(f);
-    let sql = format!(
-        "SELECT id, app_id, kind, path, query, env_version, title, permanent, link, \
-         expire_interval, expires_at, created_at FROM links WHERE id IN \
-         (SELECT id FROM links{} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}) \
-         ORDER BY created_at DESC, id DESC",
-        w.sql,
-        w.next(1),
-        w.next(2)
-    );
-    w.bind(sqlx::query_as(&sql))
-        .bind(paging.limit)
-        .bind(paging.offset)
-        .fetch_all(db.pool())
-        .await
+    const COLUMNS: &str = "id, app_id, kind, path, query, env_version, title, permanent, \
+                           link, expire_interval, expires_at, created_at";
+    newest_first(db, "links", COLUMNS, &link_where(f), paging).await
 }
 
 pub async fn count_links(db: &Db, f: &LinkFilter) -> Result<i64, sqlx::Error> {
-    let w = link_where(f);
-    let (n,): (i64,) = w
-        .bind(sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM links{}",
-            w.sql
-        )))
-        .fetch_one(db.pool())
-        .await?;
-    Ok(n)
+    count(db, "links", &link_where(f)).await
 }
 
 /// A user as the admin list shows it. No session key: it lives in `user_sessions`, which
@@ -310,11 +290,30 @@ pub async fn users(
     app_id: Option<&str>,
     paging: Paging,
 ) -> Result<Vec<UserRow>, sqlx::Error> {
-    let w = user_where(app_id);
+    const COLUMNS: &str = "id, app_id, openid, unionid, phone_number, country_code, \
+                           phone_bound_at, created_at, last_login_at";
+    newest_first(db, "users", COLUMNS, &user_where(app_id), paging).await
+}
+
+pub async fn count_users(db: &Db, app_id: Option<&str>) -> Result<i64, sqlx::Error> {
+    count(db, "users", &user_where(app_id)).await
+}
+
+/// One page of `table`'s rows matching `w`, newest first: the page's ids come from an
+/// index alone, then only those rows are read.
+async fn newest_first<T>(
+    db: &Db,
+    table: &str,
+    columns: &str,
+    w: &Where,
+    paging: Paging,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
+{
     let sql = format!(
-        "SELECT id, app_id, openid, unionid, phone_number, country_code, phone_bound_at, \
-         created_at, last_login_at FROM users WHERE id IN \
-         (SELECT id FROM users{} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}) \
+        "SELECT {columns} FROM {table} WHERE id IN \
+         (SELECT id FROM {table}{} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}) \
          ORDER BY created_at DESC, id DESC",
         w.sql,
         w.next(1),
@@ -327,14 +326,9 @@ pub async fn users(
         .await
 }
 
-pub async fn count_users(db: &Db, app_id: Option<&str>) -> Result<i64, sqlx::Error> {
-    let w = user_where(app_id);
-    let (n,): (i64,) = w
-        .bind(sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM users{}",
-            w.sql
-        )))
-        .fetch_one(db.pool())
-        .await?;
+/// How many of `table`'s rows match `w`.
+async fn count(db: &Db, table: &str, w: &Where) -> Result<i64, sqlx::Error> {
+    let sql = format!("SELECT COUNT(*) FROM {table}{}", w.sql);
+    let (n,): (i64,) = w.bind(sqlx::query_as(&sql)).fetch_one(db.pool()).await?;
     Ok(n)
 }

@@ -112,12 +112,19 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
 mod raw_http {
     /// A tiny blocking GET over a plain socket, so this test needs no async runtime.
     pub fn get(port: u16, path: &str) -> String {
+        get_with(port, path, "")
+    }
+
+    /// The same, with extra header lines (each ending in `\r\n`).
+    pub fn get_with(port: u16, path: &str, headers: &str) -> String {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
             .write_all(
-                format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
+                format!(
+                    "GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Connection: close\r\n\r\n"
+                )
+                .as_bytes(),
             )
             .unwrap();
         let mut out = String::new();
@@ -175,6 +182,17 @@ fn serve_sandbox_starts_the_simulator_and_says_where_to_look() {
         .parse()
         .unwrap();
     assert!(raw_http::get(product_port, "/readyz").contains("\"code\":200"));
+    // With no admin.token configured, the sandbox makes one and links the page with it.
+    let admin = url_of("admin page");
+    let (page, token) = admin
+        .split_once("#token=")
+        .expect("the link carries the token");
+    assert!(page.ends_with("/admin/"), "{admin}");
+    let auth = format!("Authorization: Bearer {token}\r\n");
+    let listed = raw_http::get_with(product_port, "/admin/codes", &auth);
+    assert!(listed.starts_with("HTTP/1.1 200"), "{listed}");
+    let refused = raw_http::get_with(product_port, "/admin/codes", "Authorization: Bearer x\r\n");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
