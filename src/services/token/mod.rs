@@ -79,7 +79,7 @@ pub struct TokenManager {
 /// One app's token: the current one for readers, the slot for the one writer at a time.
 struct AppTokens {
     current: ArcSwapOption<AccessToken>,
-    slot: Arc<Mutex<Slot>>,
+    slot: Mutex<Slot>,
 }
 
 impl AppTokens {
@@ -150,7 +150,7 @@ impl TokenManager {
                 };
                 let tokens = AppTokens {
                     current: ArcSwapOption::empty(),
-                    slot: Arc::new(Mutex::new(slot)),
+                    slot: Mutex::new(slot),
                 };
                 (name.clone(), tokens)
             })
@@ -236,10 +236,10 @@ impl TokenManager {
 
     /// What is stored for `app`, without fetching (for `wxa token` and admin stats).
     pub async fn stored(&self, app: &str) -> Result<Option<tokens::StoredToken>, AppError> {
-        let Some(tokens) = self.slots.get(app) else {
+        let Some(app_tokens) = self.slots.get(app) else {
             return Ok(None);
         };
-        let app_id = tokens.slot.lock().await.credentials.app_id.clone();
+        let app_id = app_tokens.slot.lock().await.credentials.app_id.clone();
         Ok(tokens::load(&self.db, &app_id, source::kind(self.mode)).await?)
     }
 
@@ -302,8 +302,8 @@ impl TokenManager {
         self.load_locked(&mut slot, rejected, false).await
     }
 
-    /// Under the app's lock: the current token again (a caller ahead of us may have refreshed),
-    /// then the stored token, then upstream.
+    /// Under the app's lock: the current token again (a caller ahead of us may have
+    /// refreshed), then the stored token, then upstream.
     async fn load_locked(
         &self,
         slot: &mut Slot,
