@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::StreamExt;
+use futures_util::future::{Either, Ready, ready};
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
@@ -160,12 +161,19 @@ fn json_map(body: &[u8]) -> Result<Map<String, Value>, AppError> {
 
 impl FromRequest for Input {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Input, AppError>>>>;
+    type Future = Either<
+        Ready<Result<Input, AppError>>,
+        Pin<Box<dyn Future<Output = Result<Input, AppError>>>>,
+    >;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // Most calls are GETs without a body: nothing to stream, no future to box.
+        if matches!(payload, Payload::None) {
+            return Either::Left(ready(query_map(req.query_string()).map(Input)));
+        }
         let req = req.clone();
         let payload = payload.take();
-        Box::pin(Input::read(req, payload))
+        Either::Right(Box::pin(Input::read(req, payload)))
     }
 }
 
