@@ -76,6 +76,7 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?
             .port();
+        warn_if_public_url_misses(&settings.server.public_url, port);
 
         let deps = ServiceDeps::build(settings, db).await?;
         let tokens = deps.mini_program.tokens.clone();
@@ -205,4 +206,26 @@ fn prepare_storage(dir: &std::path::Path) -> Result<(), StartupError> {
     }
     std::fs::create_dir_all(&tmp).map_err(err)?;
     Ok(())
+}
+
+/// Image URLs start with `server.public_url`. On loopback, a port other than the one this
+/// server listens on is almost always a forgotten setting (e.g. `server.port` changed
+/// alone), and every URL handed out would point elsewhere: say so at start.
+fn warn_if_public_url_misses(public_url: &str, port: u16) {
+    let Ok(url) = url::Url::parse(public_url) else {
+        return;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    if loopback && url.port_or_known_default() != Some(port) {
+        tracing::warn!(
+            public_url,
+            port,
+            "server.public_url names another port than this server's: image URLs will point there"
+        );
+    }
 }
