@@ -212,8 +212,18 @@ fn prepare_storage(dir: &std::path::Path) -> Result<(), StartupError> {
 /// server listens on is almost always a forgotten setting (e.g. `server.port` changed
 /// alone), and every URL handed out would point elsewhere: say so at start.
 fn warn_if_public_url_misses(public_url: &str, port: u16) {
+    if public_url_misses(public_url, port) {
+        tracing::warn!(
+            public_url,
+            port,
+            "server.public_url names another port than this server's: image URLs will point there"
+        );
+    }
+}
+
+fn public_url_misses(public_url: &str, port: u16) -> bool {
     let Ok(url) = url::Url::parse(public_url) else {
-        return;
+        return false;
     };
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -221,11 +231,22 @@ fn warn_if_public_url_misses(public_url: &str, port: u16) {
         Some(url::Host::Domain(name)) => name == "localhost",
         None => false,
     };
-    if loopback && url.port_or_known_default() != Some(port) {
-        tracing::warn!(
-            public_url,
-            port,
-            "server.public_url names another port than this server's: image URLs will point there"
-        );
+    loopback && url.port_or_known_default() != Some(port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url_misses;
+
+    #[test]
+    fn a_loopback_public_url_on_another_port_is_noticed() {
+        assert!(public_url_misses("http://127.0.0.1:8080", 18080));
+        assert!(public_url_misses("http://localhost:8080/base", 9000));
+        assert!(public_url_misses("http://[::1]", 8080));
+        assert!(!public_url_misses("http://127.0.0.1:8080", 8080));
+        assert!(!public_url_misses("http://localhost", 80));
+        // Behind a proxy or on a public name the port may differ by design.
+        assert!(!public_url_misses("https://wxa.example.com", 8080));
+        assert!(!public_url_misses("http://10.0.0.5:8080", 9000));
     }
 }
