@@ -1,15 +1,15 @@
 //! The token manager: one access_token per app, shared by every caller.
 //!
-//! - Hits read the app's current token from an `ArcSwap`: no I/O, no lock, no write to
-//!   memory shared between cores. (moka, which the many-key caches use, records every
-//!   read in a shared queue: two cores reading one token cost 4x one core; see the note
-//!   in benches/token_cache.rs.)
+//! - Hits read the app's current token from an `ArcSwap`: no I/O, no lock, no queue
+//!   shared between cores. (moka, which the many-key caches use, records every read in a
+//!   queue all cores share; benches/token_cache.rs has the numbers.)
 //! - A miss, a refresh and a compare-and-invalidate take the app's async mutex, so however
 //!   many requests arrive at once, one upstream call is made per app (single flight).
 //! - Tokens are persisted, so a restart reuses a valid token instead of fetching one.
 //! - Within the refresh margin, callers keep the current token while a background task
 //!   fetches the next one.
 
+mod background;
 mod shared;
 mod source;
 
@@ -21,6 +21,7 @@ use arc_swap::ArcSwapOption;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Mutex;
 
+pub use background::BACKGROUND_SPACING;
 use shared::CrossLock;
 pub use shared::SharedTokens;
 pub use source::{Credentials, FreshToken, Remote};
@@ -37,8 +38,6 @@ const MIN_REMAINING_SECS: i64 = 30;
 const STABLE_MAX_MARGIN_SECS: i64 = 290;
 /// WeChat ignores a second force_refresh within 30 s; so do we.
 const FORCE_SPACING: Duration = Duration::from_secs(30);
-/// The background task asks WeChat at most this often per app.
-pub const BACKGROUND_SPACING: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessToken {
@@ -91,12 +90,6 @@ impl AppTokens {
             .filter(|t| t.expires_at - now > MIN_REMAINING_SECS)
             .cloned()
     }
-}
-
-/// A background refresh ran within `BACKGROUND_SPACING`.
-fn ran_lately(slot: &Slot) -> bool {
-    slot.last_fetch
-        .is_some_and(|at| at.elapsed() < BACKGROUND_SPACING)
 }
 
 pub fn now_unix() -> i64 {
@@ -241,52 +234,6 @@ impl TokenManager {
         };
         let app_id = app_tokens.slot.lock().await.credentials.app_id.clone();
         Ok(tokens::load(&self.db, &app_id, source::kind(self.mode)).await?)
-    }
-
-    /// Refreshes every app whose token is missing or inside the margin; for the
-    /// background task, which runs even without traffic.
-    pub async fn refresh_due(self: &Arc<Self>) {
-        let apps: Vec<String> = self.slots.keys().cloned().collect();
-        for app in apps {
-            let due = match self.current(&app) {
-                Some(t) => t.expires_at - now_unix() <= self.margin,
-                None => true,
-            };
-            if due {
-                self.refresh_now(&app).await;
-            }
-        }
-    }
-
-    fn refresh_in_background(self: &Arc<Self>, app: &str) {
-        // Every hit inside the margin comes here: spawn only when no refresh is running
-        // and none ran lately (`refresh_now` checks again under the lock).
-        let idle = self
-            .slots
-            .get(app)
-            .is_some_and(|t| t.slot.try_lock().is_ok_and(|s| !ran_lately(&s)));
-        if !idle {
-            return;
-        }
-        let manager = Arc::clone(self);
-        let app = app.to_owned();
-        tokio::spawn(async move { manager.refresh_now(&app).await });
-    }
-
-    /// One background refresh attempt: skipped when another is running or one ran lately.
-    async fn refresh_now(self: &Arc<Self>, app: &str) {
-        let Some(tokens) = self.slots.get(app) else {
-            return;
-        };
-        let Ok(mut slot) = tokens.slot.try_lock() else {
-            return;
-        };
-        if ran_lately(&slot) {
-            return;
-        }
-        if let Err(e) = self.load_locked(&mut slot, None, true).await {
-            tracing::warn!(app, error = %e, "background token refresh failed");
-        }
     }
 
     async fn load(
