@@ -149,16 +149,14 @@ pub async fn callback(input: Input, ctx: web::Data<AppContext>) -> AppResult<Htt
         (status = 401, description = "missing or bad bearer (code 401)"),
     ))]
 pub async fn authorizers(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
-    let (page, per_page, _) = admin::paging(&input)?;
-    let (items, total) = ctx.open_platform.list(page, per_page).await?;
+    let request = admin::paging(&input)?;
+    let (items, total) = ctx
+        .open_platform
+        .list(request.page, request.per_page)
+        .await?;
     Ok(envelope::ok(
         "授权方列表返回成功",
-        List {
-            items,
-            total,
-            page,
-            per_page,
-        },
+        request.list(items, total),
     ))
 }
 

@@ -158,7 +158,8 @@ pub async fn list(
     ctx: web::Data<AppContext>,
     totals: web::Data<TotalCache>,
 ) -> AppResult<HttpResponse> {
-    let (page, per_page, paging) = paging(&input)?;
+    let request = paging(&input)?;
+    let paging = request.paging();
     let filter = filter(&input, &ctx)?;
     let db = &ctx.db;
     let total = match totals.0.get(&filter).await {
@@ -186,26 +187,8 @@ pub async fn list(
     } else {
         Vec::new()
     };
-    Ok(respond(&ctx, rows, total, page, per_page))
-}
-
-fn respond(
-    ctx: &AppContext,
-    rows: Vec<CodeRow>,
-    total: i64,
-    page: i64,
-    per_page: i64,
-) -> HttpResponse {
-    let items = rows.into_iter().map(|row| item(ctx, row)).collect();
-    envelope::ok(
-        "获取成功",
-        List {
-            items,
-            total,
-            page,
-            per_page,
-        },
-    )
+    let items = rows.into_iter().map(|row| item(&ctx, row)).collect();
+    Ok(envelope::ok("获取成功", request.list(items, total)))
 }
 
 /// One stored code, with its parameters.

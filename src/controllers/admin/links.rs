@@ -74,7 +74,8 @@ fn item(ctx: &AppContext, row: LinkRow, now: i64) -> LinkItem {
         (status = 404, description = "admin disabled: admin.token is empty"),
     ))]
 pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
-    let (page, per_page, paging) = paging(&input)?;
+    let request = paging(&input)?;
+    let paging = request.paging();
     let kind =
         match input.str("kind")?.filter(|s| !s.is_empty()) {
             None => None,
@@ -94,15 +95,7 @@ pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpRes
     };
     let now = now_unix();
     let items = rows.into_iter().map(|r| item(&ctx, r, now)).collect();
-    Ok(envelope::ok(
-        "获取成功",
-        List {
-            items,
-            total,
-            page,
-            per_page,
-        },
-    ))
+    Ok(envelope::ok("获取成功", request.list(items, total)))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -102,27 +102,42 @@ async fn serve(req: &HttpRequest, ctx: &AppContext, name: &str) -> AppResult<Htt
 }
 
 /// The paging parameters of every admin list, checked declaratively.
-#[derive(validator::Validate)]
-struct PageParams {
+#[derive(Debug, Clone, Copy, validator::Validate)]
+pub struct PageRequest {
     #[validate(range(min = 1, max = MAX_PAGE, message = "必须是 1 到 10000000 之间的整数"))]
-    page: i64,
+    pub page: i64,
     #[validate(range(min = 1, max = MAX_PER_PAGE, message = "必须是 1 到 100 之间的整数"))]
-    per_page: i64,
+    pub per_page: i64,
+}
+
+impl PageRequest {
+    /// The rows this page covers.
+    pub fn paging(self) -> Paging {
+        Paging {
+            limit: self.per_page,
+            offset: (self.page - 1) * self.per_page,
+        }
+    }
+
+    /// This page of a list of `total`.
+    pub fn list<T>(self, items: Vec<T>, total: i64) -> List<T> {
+        List {
+            items,
+            total,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
 }
 
 /// `page` (from 1) and `per_page` (1..100, default 20), else a 400 naming the field.
-pub fn paging(input: &Input) -> AppResult<(i64, i64, Paging)> {
-    let params = PageParams {
+pub fn paging(input: &Input) -> AppResult<PageRequest> {
+    let request = PageRequest {
         page: input.i64("page")?.unwrap_or(1),
         per_page: input.i64("per_page")?.unwrap_or(DEFAULT_PER_PAGE),
     };
-    validator::Validate::validate(&params)?;
-    let PageParams { page, per_page } = params;
-    let paging = Paging {
-        limit: per_page,
-        offset: (page - 1) * per_page,
-    };
-    Ok((page, per_page, paging))
+    validator::Validate::validate(&request)?;
+    Ok(request)
 }
 
 /// The appid to filter by: `app` (a configured name) or `app_id` (any appid); neither = all.

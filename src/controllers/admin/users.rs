@@ -62,7 +62,8 @@ fn item(ctx: &AppContext, row: UserRow) -> UserItem {
         (status = 404, description = "admin disabled: admin.token is empty"),
     ))]
 pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
-    let (page, per_page, paging) = paging(&input)?;
+    let request = paging(&input)?;
+    let paging = request.paging();
     let app_id = app_filter(&input, &ctx)?;
     let total = admin::count_users(&ctx.db, app_id.as_deref()).await?;
     let rows = if paging.offset < total {
@@ -71,15 +72,7 @@ pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpRes
         Vec::new()
     };
     let items = rows.into_iter().map(|r| item(&ctx, r)).collect();
-    Ok(envelope::ok(
-        "获取成功",
-        List {
-            items,
-            total,
-            page,
-            per_page,
-        },
-    ))
+    Ok(envelope::ok("获取成功", request.list(items, total)))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
