@@ -227,10 +227,12 @@ pub async fn envelope(res: reqwest::Response) -> (u16, serde_json::Value) {
     (status, body)
 }
 
-/// Runs a test body once on SQLite and once on PostgreSQL (when configured).
+/// Runs a test body once on SQLite and once on PostgreSQL (when configured), on an app
+/// from `TestApp::spawn`, or from `spawn = path;` (an `async fn(DbKind, &str) ->
+/// Option<TestApp>`).
 #[macro_export]
 macro_rules! on_both_databases {
-    ($(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {$(
+    (spawn = $spawn:path; $(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {$(
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -241,7 +243,7 @@ macro_rules! on_both_databases {
             #[tokio::test]
             async fn sqlite() {
                 let name = concat!(module_path!(), "::sqlite");
-                let app = TestApp::spawn(DbKind::Sqlite, name).await.expect("sqlite always runs");
+                let app = $spawn(DbKind::Sqlite, name).await.expect("sqlite always runs");
                 run(&app).await;
                 app.finish().await;
             }
@@ -249,11 +251,17 @@ macro_rules! on_both_databases {
             #[tokio::test]
             async fn postgres() {
                 let name = concat!(module_path!(), "::postgres");
-                if let Some(app) = TestApp::spawn(DbKind::Postgres, name).await {
+                if let Some(app) = $spawn(DbKind::Postgres, name).await {
                     run(&app).await;
                     app.finish().await;
                 }
             }
         }
     )+};
+    ($(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {
+        $crate::on_both_databases! {
+            spawn = $crate::helpers::TestApp::spawn;
+            $(async fn $name($app: &TestApp) $body)+
+        }
+    };
 }

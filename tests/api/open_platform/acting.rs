@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::helpers::{TEST_APP_ID, envelope};
-use crate::{on_both_databases, on_both_databases_open};
+use crate::on_both_databases;
 
 async fn authorized(app: &TestApp) {
     push_ticket(app).await;
@@ -38,7 +38,8 @@ fn calls(counters: &Value, api: &str, appid: &str) -> u64 {
     counters["calls"][api][appid].as_u64().unwrap_or(0)
 }
 
-on_both_databases_open! {
+on_both_databases! {
+    spawn = crate::open_platform::spawn_default;
     async fn codes_and_links_for_an_authorizer_use_its_own_token_and_are_recorded_under_its_appid(app: &TestApp) {
         authorized(app).await;
         let (status, code) = api(app, "/api/qr_code", json!({"appid": MERCHANT, "scene": "shop=1"})).await;

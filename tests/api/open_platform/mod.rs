@@ -91,37 +91,7 @@ pub async fn stored_authorizers(app: &TestApp) -> Vec<store::Authorizer> {
         .0
 }
 
-/// Runs each test on SQLite and, when configured, PostgreSQL, with Open Platform on.
-#[macro_export]
-macro_rules! on_both_databases_open {
-    ($(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {$(
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            use $crate::helpers::{DbKind, TestApp};
-
-            async fn run($app: &TestApp) $body
-
-            #[tokio::test]
-            async fn sqlite() {
-                let name = concat!(module_path!(), "::sqlite");
-                let app = $crate::open_platform::spawn_open(DbKind::Sqlite, name, |_| {})
-                    .await
-                    .expect("sqlite always runs");
-                run(&app).await;
-                app.finish().await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                let name = concat!(module_path!(), "::postgres");
-                if let Some(app) =
-                    $crate::open_platform::spawn_open(DbKind::Postgres, name, |_| {}).await
-                {
-                    run(&app).await;
-                    app.finish().await;
-                }
-            }
-        }
-    )+};
+/// `spawn_open` with nothing more changed: the spawner of `on_both_databases!` here.
+pub async fn spawn_default(kind: DbKind, test: &str) -> Option<TestApp> {
+    spawn_open(kind, test, |_| {}).await
 }

@@ -6,7 +6,7 @@ use wxa_backend::wechat::msg_crypto::MsgCrypt;
 
 use super::*;
 use crate::helpers::envelope;
-use crate::{on_both_databases, on_both_databases_open};
+use crate::on_both_databases;
 
 /// A push we build ourselves: `plain` encrypted for `receiver` under `aes_key`, signed
 /// with the message token, wrapped with `outer_app_id`.
@@ -41,7 +41,8 @@ fn ticket_xml(app_id: &str, ticket: &str) -> String {
     )
 }
 
-on_both_databases_open! {
+on_both_databases! {
+    spawn = crate::open_platform::spawn_default;
     async fn a_ticket_push_is_stored_and_answered_with_plain_success(app: &TestApp) {
         let ticket = push_ticket(app).await;
         assert_eq!(stored_ticket(app).await.as_deref(), Some(ticket.as_str()));
