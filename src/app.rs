@@ -19,6 +19,7 @@ use crate::services::open_platform::OpenPlatformService;
 use crate::services::token::{BACKGROUND_SPACING, TokenManager};
 use crate::services::users::UserService;
 use crate::services::{DepsError, ServiceDeps};
+use crate::store::redis::RedisStore;
 use crate::store::{Db, StoreError};
 use crate::{controllers, middleware, openapi};
 
@@ -33,6 +34,8 @@ pub struct AppContext {
     pub links: Arc<LinkService>,
     pub users: Arc<UserService>,
     pub open_platform: Arc<OpenPlatformService>,
+    /// Set when `redis.url` is (readiness reports it).
+    pub redis: Option<RedisStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +92,7 @@ impl Application {
             db: deps.db,
             metrics: deps.metrics,
             mini_program: deps.mini_program,
+            redis: deps.redis,
         };
         let server = serve(context.clone(), listener)?;
         let background = tokio::spawn(refresh_tokens_forever(tokens));

@@ -46,6 +46,9 @@ pub struct DatabaseSettings {
     /// May carry a password, so it is kept secret.
     pub url: SecretString,
     pub max_connections: u32,
+    /// How long a request waits for a connection before it is a 503 (a database that is
+    /// down must not hold requests).
+    pub acquire_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -144,6 +147,9 @@ pub struct RedisSettings {
     pub url: SecretString,
     /// Prefix of every key, so deployments (and tests) can share one Redis.
     pub key_prefix: String,
+    /// Deadline of one command (and of a connection attempt): what a request pays at
+    /// most when Redis is unreachable, before the breaker stops trying for a while.
+    pub timeout_ms: u64,
 }
 
 /// Login sessions (`/api/login` bearer tokens).

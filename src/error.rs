@@ -3,11 +3,15 @@
 use std::borrow::Cow;
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::envelope;
+
+/// A store that is down is usually back (or failed over) within seconds.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
 /// What WeChat said when it refused a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -44,6 +48,8 @@ pub enum AppError {
     RateLimited {
         msg: Cow<'static, str>,
         wechat: Option<WechatFault>,
+        /// Seconds until a retry may succeed, sent as `Retry-After` when known.
+        retry_after: Option<u64>,
     },
     /// WeChat answered with an errcode.
     #[error("wechat error {}: {}", .0.errcode, .0.errmsg)]
@@ -51,9 +57,12 @@ pub enum AppError {
     /// WeChat could not be reached in time.
     #[error("wechat unreachable: {0}")]
     Upstream(String),
-    /// A dependency we need (the database) is down.
+    /// Something we depend on is not ready (e.g. no component_verify_ticket yet).
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database or the object store cannot be reached: the client may retry.
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
     /// Our fault. The cause goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -105,8 +114,19 @@ impl AppError {
             AppError::RateLimited { .. } => 429,
             AppError::Wechat(_) => 5000,
             AppError::Upstream(_) => 5001,
-            AppError::Unavailable(_) => 503,
+            AppError::Unavailable(_) | AppError::StoreUnavailable(_) => 503,
             AppError::Internal(_) => 500,
+        }
+    }
+
+    /// `Retry-After` seconds: a known wait for limits, a short one while a store is down.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after, .. } => *retry_after,
+            AppError::Unavailable(_) | AppError::StoreUnavailable(_) => {
+                Some(UNAVAILABLE_RETRY_AFTER_SECS)
+            }
+            _ => None,
         }
     }
 
@@ -124,6 +144,7 @@ impl AppError {
             AppError::Wechat(_) => "微信接口返回错误".into(),
             AppError::Upstream(_) => "微信接口不可达或超时".into(),
             AppError::Unavailable(_) => "服务暂不可用".into(),
+            AppError::StoreUnavailable(_) => "存储服务暂不可用(数据库或对象存储),请稍后重试".into(),
             AppError::Internal(_) => "服务器内部错误".into(),
         }
     }
@@ -156,7 +177,9 @@ impl ResponseError for AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Wechat(_) => StatusCode::BAD_GATEWAY,
             AppError::Upstream(_) => StatusCode::GATEWAY_TIMEOUT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::StoreUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -170,7 +193,13 @@ impl ResponseError for AppError {
             _ if status.is_server_error() => tracing::warn!(error = %self, "request failed"),
             _ => {}
         }
-        envelope::respond(status, self.code(), self.message(), self.data())
+        let mut response = envelope::respond(status, self.code(), self.message(), self.data());
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 
@@ -189,9 +218,31 @@ pub fn from_status(status: StatusCode) -> AppError {
     }
 }
 
+/// A database that cannot be reached is a 503 the client may retry; anything else the
+/// database says is our fault.
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        if database_unreachable(&e) {
+            AppError::StoreUnavailable(format!("database: {e}"))
+        } else {
+            AppError::Internal(format!("database: {e}"))
+        }
+    }
+}
+
+fn database_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception) and 57P01..57P03 (the server shutting
+        // down or starting up).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 

@@ -11,7 +11,8 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
+    /// One of [`method_label`]'s fixed names: an invented method must not add a series.
+    pub method: &'static str,
     /// The matched route pattern (never the raw path, which would explode cardinality).
     pub route: String,
     pub status: u16,
@@ -34,6 +35,23 @@ pub struct TokenLabels {
 pub struct CacheLabels {
     pub cache: &'static str,
     pub result: &'static str,
+}
+
+/// The method as a label from a fixed set; anything outside the standard methods is
+/// `OTHER`, so a client inventing methods cannot grow the registry.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "OTHER",
+    }
 }
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;

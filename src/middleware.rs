@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use crate::error::{AppError, from_status};
 use crate::input::MAX_BODY_BYTES;
-use crate::metrics::{Metrics, RequestLabels};
+use crate::metrics::{Metrics, RequestLabels, method_label};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -32,11 +32,12 @@ pub async fn around_request(
     let started = Instant::now();
     let request_id = client_request_id(&req).unwrap_or_else(new_request_id);
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let method = req.method().clone();
+    // A fixed label: an invented method is `OTHER` in logs and metrics alike.
+    let method = method_label(req.method());
     let span = tracing::info_span!(
         "request",
         request_id = request_id.to_str().unwrap_or(""),
-        method = %method,
+        method,
         path = req.path(),
     );
 
@@ -67,7 +68,6 @@ pub async fn around_request(
         }
     };
     let elapsed = started.elapsed();
-    let method = method.to_string();
     match res {
         Ok(mut res) => {
             res.headers_mut().insert(REQUEST_ID, request_id);
@@ -103,7 +103,7 @@ pub async fn around_request(
 fn record(
     metrics: &Metrics,
     span: &tracing::Span,
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
     elapsed: std::time::Duration,

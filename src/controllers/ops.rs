@@ -20,6 +20,8 @@ pub struct Readiness {
     pub status: &'static str,
     /// `sqlite` or `postgres`.
     pub database: &'static str,
+    /// `up`, `down` (each instance goes on alone; still ready) or `off` (not configured).
+    pub redis: &'static str,
 }
 
 /// The process is alive.
@@ -28,7 +30,7 @@ pub async fn healthz() -> HttpResponse {
     envelope::ok("ok", Health { status: "ok" })
 }
 
-/// The database answers.
+/// The database answers (Redis is reported, but an instance is ready without it).
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses(
     (status = 200, body = Envelope<Readiness>),
     (status = 503, description = "database unreachable (code 503)"),
@@ -38,16 +40,30 @@ pub async fn readyz(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
         crate::store::Backend::Sqlite => "sqlite",
         crate::store::Backend::Postgres => "postgres",
     };
-    match tokio::time::timeout(Duration::from_secs(2), ctx.db.ping()).await {
+    let redis = async {
+        match &ctx.redis {
+            None => "off",
+            Some(r) if r.is_up().await => "up",
+            Some(_) => "down",
+        }
+    };
+    let (db, redis) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(2), ctx.db.ping()),
+        redis
+    );
+    match db {
         Ok(Ok(())) => Ok(envelope::ok(
             "ready",
             Readiness {
                 status: "ready",
                 database,
+                redis,
             },
         )),
-        Ok(Err(e)) => Err(AppError::Unavailable(format!("database: {e}"))),
-        Err(_) => Err(AppError::Unavailable("database: ping timed out".into())),
+        Ok(Err(e)) => Err(AppError::StoreUnavailable(format!("database: {e}"))),
+        Err(_) => Err(AppError::StoreUnavailable(
+            "database: ping timed out".into(),
+        )),
     }
 }
 

@@ -104,7 +104,8 @@ pub async fn login(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpRe
     security(("bearer" = [])),
     responses(
         (status = 200, body = Envelope<Phone>, description = "msg 手机号绑定成功"),
-        (status = 400, description = "bad code, encrypted_data or iv; undecryptable data or a watermark of another app; app other than the session's (code 400)"),
+        (status = 400, description = "bad code, encrypted_data or iv; one answer for every encrypted_data that does not yield this app's phone; app other than the session's (code 400)"),
+        (status = 429, description = "5 failures of the encrypted flow in 10 minutes: the session is refused, Retry-After says for how long (code 429)"),
         (status = 401, description = "missing, unknown or expired bearer (code 401)"),
         (status = 409, description = "the phone is bound to another user of this app (code 409)"),
         (status = 502, description = "WeChat refused the code (code 5000; 40029: ask the button again)"),

@@ -7,6 +7,7 @@ pub mod token;
 pub mod users;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
@@ -22,7 +23,7 @@ use crate::wechat::WechatClient;
 pub enum DepsError {
     #[error("{0}")]
     Wechat(String),
-    #[error("cannot connect to redis.url: {0}")]
+    #[error("`redis.url`: {0}")]
     Redis(String),
 }
 
@@ -36,9 +37,12 @@ impl ServiceDeps {
         let redis = match settings.redis.url.expose_secret() {
             "" => None,
             url => Some(
-                RedisStore::connect(url, &settings.redis.key_prefix)
-                    .await
-                    .map_err(|e| DepsError::Redis(e.to_string()))?,
+                RedisStore::connect(
+                    url,
+                    &settings.redis.key_prefix,
+                    Duration::from_millis(settings.redis.timeout_ms.max(1)),
+                )
+                .map_err(|e| DepsError::Redis(e.to_string()))?,
             ),
         };
         let shared = redis.clone().map(SharedTokens::new);

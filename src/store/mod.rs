@@ -61,7 +61,9 @@ impl Db {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(5))
+            // A database that is down must be a 503 within 2 s (SPEC section 9), not a
+            // request hanging on the pool.
+            .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms.max(1)))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -14,6 +14,7 @@ pub struct LoginUser {
 
 /// A session found by its token hash. No Debug: it carries the session_key.
 pub struct SessionRow {
+    pub id: i64,
     pub user_id: i64,
     pub app_id: String,
     pub session_key: String,
@@ -92,21 +93,22 @@ pub async fn insert_session(
 }
 
 pub async fn find_session(db: &Db, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-    let row: Option<(i64, String, String, i64)> = sqlx::query_as(
-        "SELECT user_id, app_id, session_key, expires_at FROM user_sessions \
+    let row: Option<(i64, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, user_id, app_id, session_key, expires_at FROM user_sessions \
          WHERE token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(db.pool())
     .await?;
-    Ok(
-        row.map(|(user_id, app_id, session_key, expires_at)| SessionRow {
+    Ok(row.map(
+        |(id, user_id, app_id, session_key, expires_at)| SessionRow {
+            id,
             user_id,
             app_id,
             session_key,
             expires_at,
-        }),
-    )
+        },
+    ))
 }
 
 /// Stores the phone on the user. A phone bound to another user of the same app fails with
@@ -123,6 +125,55 @@ pub async fn set_phone(db: &Db, user_id: i64, phone: &Phone, now: i64) -> Result
     .bind(user_id)
     .execute(db.pool())
     .await?;
+    Ok(())
+}
+
+/// A session's phone attempts since some moment: how many, and when the oldest was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts {
+    pub count: i64,
+    pub oldest_at: Option<i64>,
+}
+
+/// Records an attempt of the encrypted phone flow before it is tried, so concurrent
+/// attempts of one session all see each other; purges rows that have left the window.
+pub async fn begin_phone_attempt(
+    db: &Db,
+    session_id: i64,
+    now: i64,
+    since: i64,
+) -> Result<(i64, Attempts), sqlx::Error> {
+    sqlx::query("DELETE FROM phone_attempts WHERE at <= $1")
+        .bind(since)
+        .execute(db.pool())
+        .await?;
+    let (id,): (i64,) =
+        sqlx::query_as("INSERT INTO phone_attempts (session_id, at) VALUES ($1, $2) RETURNING id")
+            .bind(session_id)
+            .bind(now)
+            .fetch_one(db.pool())
+            .await?;
+    Ok((id, phone_attempts(db, session_id, since).await?))
+}
+
+/// The session's attempts made after `since`.
+pub async fn phone_attempts(db: &Db, session_id: i64, since: i64) -> Result<Attempts, sqlx::Error> {
+    let (count, oldest_at): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(at) FROM phone_attempts WHERE session_id = $1 AND at > $2",
+    )
+    .bind(session_id)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(Attempts { count, oldest_at })
+}
+
+/// Forgets an attempt that succeeded or was refused: only failures count.
+pub async fn forget_phone_attempt(db: &Db, attempt_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM phone_attempts WHERE id = $1")
+        .bind(attempt_id)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 

@@ -53,6 +53,7 @@ impl From<WechatError> for AppError {
             WechatError::Api(fault) if LIMITS.contains(&fault.errcode) => AppError::RateLimited {
                 msg: "微信接口调用频率或额度已达上限".into(),
                 wechat: Some(fault),
+                retry_after: None,
             },
             WechatError::Api(fault) => AppError::Wechat(fault),
             WechatError::Transport(_) | WechatError::Timeout | WechatError::Status(_) => {

@@ -31,6 +31,28 @@ on_both_databases! {
         assert!(text.contains("wxa_http_request_duration_seconds_bucket"), "{text}");
     }
 
+    async fn invented_methods_and_paths_add_no_metric_series(app: &TestApp) {
+        let send = |method: String, path: &'static str| {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            app.client.request(method, app.url(path)).send()
+        };
+        let paths = ["/healthz", "/api/qr_code", "/no/such/route"];
+        for path in paths {
+            send("INVENTED".into(), path).await.unwrap();
+        }
+        app.get("/metrics").await;
+        let before = series(&app.get("/metrics").await.text().await.unwrap());
+        for i in 0..1000 {
+            // Some long: a label per method once grew /metrics to hundreds of MB.
+            let method = if i % 10 == 0 { format!("M{i}{}", "X".repeat(2000)) } else { format!("M{i}") };
+            send(method, paths[i % paths.len()]).await.unwrap();
+        }
+        let text = app.get("/metrics").await.text().await.unwrap();
+        assert_eq!(series(&text), before, "no new series");
+        assert!(text.contains(r#"method="OTHER",route="/healthz""#), "{text}");
+        assert!(!text.contains("M999"), "{text}");
+    }
+
     async fn migrations_are_applied_at_start(app: &TestApp) {
         let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
             .fetch_one(app.context.db.pool())
@@ -85,4 +107,12 @@ async fn the_sqlite_file_and_its_folder_are_created_on_first_run() {
     .unwrap();
     assert!(db_path.is_file());
     app.finish().await;
+}
+
+/// The series of a scrape: every sample line without its value.
+fn series(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.rsplit_once(' ').map(|(name, _)| name.to_owned()))
+        .collect()
 }

@@ -29,9 +29,11 @@ impl CodeService {
                 self.limited_quota
             )
         };
+        // A lifetime quota: waiting does not help.
         Err(AppError::RateLimited {
             msg: msg.into(),
             wechat: None,
+            retry_after: None,
         })
     }
 
@@ -51,6 +53,7 @@ impl CodeService {
                 )
                 .into(),
                 wechat: None,
+                retry_after: Some(too_long.0.as_secs() + 1),
             })
     }
 

@@ -122,17 +122,22 @@ impl Pacer {
     ) -> Result<Duration, Option<TooLong>> {
         let budget_ms = budget.map_or(-1, |b| b.as_millis() as i64);
         let key = redis.key(format_args!("pace:unlimited:{app_id}"));
-        let reserved: Result<i64, _> = script
-            .key(key)
-            .arg(self.interval.as_millis() as u64)
-            .arg(budget_ms)
-            .invoke_async(&mut redis.conn())
+        let mut conn = redis.conn();
+        let reserved: Result<i64, _> = redis
+            .run(
+                script
+                    .key(key)
+                    .arg(self.interval.as_millis() as u64)
+                    .arg(budget_ms)
+                    .invoke_async(&mut conn),
+            )
             .await;
         match reserved {
             Ok(wait) if wait >= 0 => Ok(Duration::from_millis(wait as u64)),
             Ok(refused) => Err(Some(TooLong(Duration::from_millis((-refused - 1) as u64)))),
             Err(e) => {
-                tracing::warn!(error = %e, "redis: shared pace unavailable; pacing alone");
+                // The outage itself is logged once by the store (src/store/redis.rs).
+                tracing::debug!(error = %e, "redis: shared pace unavailable; pacing alone");
                 Err(None)
             }
         }

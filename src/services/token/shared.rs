@@ -1,6 +1,7 @@
 //! Tokens shared across instances through Redis: the current token of each app, and a
 //! lock so that one instance at a time asks WeChat. The lock expires on its own, so a
-//! holder that dies frees it.
+//! holder that dies frees it. Redis trouble is logged once by the store
+//! (`src/store/redis.rs`); here it only means "go on alone".
 
 use std::time::{Duration, Instant};
 
@@ -52,14 +53,18 @@ impl SharedTokens {
     /// to their own single flight and the database.
     pub async fn get(&self, kind: &str, app_id: &str) -> Option<AccessToken> {
         let mut conn = self.redis.conn();
-        let raw: Option<String> = match redis::cmd("GET")
-            .arg(self.token_key(kind, app_id))
-            .query_async(&mut conn)
+        let raw: Option<String> = match self
+            .redis
+            .run(
+                redis::cmd("GET")
+                    .arg(self.token_key(kind, app_id))
+                    .query_async(&mut conn),
+            )
             .await
         {
             Ok(v) => v,
             Err(e) => {
-                tracing::warn!(error = %e, "redis: reading the shared token failed");
+                tracing::debug!(error = %e, "redis: reading the shared token failed");
                 return None;
             }
         };
@@ -76,15 +81,19 @@ impl SharedTokens {
         let ttl_ms = (token.expires_at - now).max(1) * 1000;
         let mut conn = self.redis.conn();
         let value = format!("{}:{}", token.expires_at, token.value);
-        let stored: Result<(), _> = redis::cmd("SET")
-            .arg(self.token_key(kind, app_id))
-            .arg(value)
-            .arg("PX")
-            .arg(ttl_ms)
-            .query_async(&mut conn)
+        let stored: Result<(), _> = self
+            .redis
+            .run(
+                redis::cmd("SET")
+                    .arg(self.token_key(kind, app_id))
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async(&mut conn),
+            )
             .await;
         if let Err(e) = stored {
-            tracing::warn!(error = %e, "redis: storing the shared token failed");
+            tracing::debug!(error = %e, "redis: storing the shared token failed");
         }
     }
 
@@ -98,13 +107,17 @@ impl SharedTokens {
         let key = self.redis.key(format_args!("lock:{kind}:{app_id}"));
         let value = uuid::Uuid::new_v4().simple().to_string();
         let mut conn = self.redis.conn();
-        let got: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg(&value)
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl.as_millis() as u64)
-            .query_async(&mut conn)
+        let got: Option<String> = self
+            .redis
+            .run(
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl.as_millis() as u64)
+                    .query_async(&mut conn),
+            )
             .await?;
         Ok(got.map(|_| Held { key, value }))
     }
@@ -131,7 +144,7 @@ impl SharedTokens {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "redis: token lock unavailable; refreshing alone");
+                    tracing::debug!(error = %e, "redis: token lock unavailable; refreshing alone");
                     return Ok(CrossLock::Alone);
                 }
             }
@@ -150,13 +163,16 @@ impl SharedTokens {
     pub async fn unlock(&self, held: Held) {
         let mut conn = self.redis.conn();
         let released: Result<i64, _> = self
-            .unlock
-            .key(&held.key)
-            .arg(&held.value)
-            .invoke_async(&mut conn)
+            .redis
+            .run(
+                self.unlock
+                    .key(&held.key)
+                    .arg(&held.value)
+                    .invoke_async(&mut conn),
+            )
             .await;
         if let Err(e) = released {
-            tracing::warn!(error = %e, "redis: releasing the token lock failed (it expires on its own)");
+            tracing::debug!(error = %e, "redis: releasing the token lock failed (it expires on its own)");
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Never logged or returned: the session_key, full openids, tokens, full phones.
 
 pub mod phone_crypto;
+pub mod phone_guard;
 pub mod session;
 
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct LoggedIn {
 
 /// A valid bearer session. Debug is not derived: it holds the session_key.
 pub struct Session {
+    /// The session row's id.
+    pub id: i64,
     pub user_id: i64,
     /// The appid the user logged in with.
     pub app_id: String,
@@ -145,6 +148,7 @@ impl UserService {
             return Err(AppError::Unauthorized);
         }
         Ok(Session {
+            id: row.id,
             user_id: row.user_id,
             app_id: row.app_id,
             expires_at: row.expires_at,
@@ -172,8 +176,10 @@ impl UserService {
         app: &str,
         proof: &PhoneProof,
     ) -> AppResult<Phone> {
+        let now = now_unix();
         let phone = match proof {
             PhoneProof::Code(code) => {
+                phone_guard::check(&self.db, session.id, now).await?;
                 let info = self.phone_from_code(app, code).await?;
                 Phone::from_info(info).map_err(|why| {
                     AppError::from(WechatError::Decode(format!("phone_info: {why}")))
@@ -181,12 +187,19 @@ impl UserService {
             }
             PhoneProof::Encrypted(data) => {
                 let key = session.session_key.expose_secret();
-                let info = phone_crypto::phone(key, data, &session.app_id)?;
-                Phone::from_info(info)
-                    .map_err(|_| AppError::from(phone_crypto::DecryptError::NotPhoneData))?
+                let read = phone_guard::attempt(&self.db, session.id, now, || {
+                    let info = phone_crypto::phone(key, data, &session.app_id)?;
+                    Phone::from_info(info).map_err(|_| phone_crypto::DecryptError::NotPhoneData)
+                })
+                .await?;
+                read.map_err(|why| {
+                    // The reason stays in the log; the caller gets one answer for all.
+                    tracing::info!(user_id = session.user_id, reason = ?why, "encrypted phone data refused");
+                    phone_guard::undecryptable()
+                })?
             }
         };
-        match store::set_phone(&self.db, session.user_id, &phone, now_unix()).await {
+        match store::set_phone(&self.db, session.user_id, &phone, now).await {
             Ok(()) => {
                 tracing::info!(user_id = session.user_id, phone = %phone.masked(), "phone bound");
                 Ok(phone)

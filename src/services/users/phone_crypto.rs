@@ -8,11 +8,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::domain::users::{EncryptedPhone, PhoneInfo};
-use crate::error::AppError;
 
 type Aes128CbcDec = cbc::Decryptor<aes::Aes128>;
 
-/// Why the data could not be read. Each is the caller's 400 on `encrypted_data`.
+/// Why the data could not be read: for the log only. The caller gets one answer for all
+/// (`phone_guard::undecryptable`), or the difference is a padding oracle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecryptError {
     /// Wrong key (the session_key changed since: log in again), wrong iv, or corrupt data.
@@ -21,19 +21,6 @@ pub enum DecryptError {
     NotPhoneData,
     /// Made for another mini program.
     WrongApp,
-}
-
-impl From<DecryptError> for AppError {
-    fn from(e: DecryptError) -> Self {
-        let rule = match e {
-            DecryptError::Undecryptable => {
-                "无法用当前会话的 session_key 解密(请重新 wx.login 登录后再获取手机号)"
-            }
-            DecryptError::NotPhoneData => "解密结果不是手机号数据",
-            DecryptError::WrongApp => "watermark.appid 与登录的小程序不一致",
-        };
-        AppError::invalid("encrypted_data", rule)
-    }
 }
 
 /// The plaintext bytes.

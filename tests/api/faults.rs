@@ -1,0 +1,185 @@
+//! Faults of the shared services (SPEC section 9): Redis stopped or hung, the database
+//! gone. A private `redis-server` is started for these tests, never the machine's one.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{DbKind, TestApp, envelope, say_skipped};
+
+/// A `redis-server` of our own on a free loopback port, to stop and start at will.
+struct PrivateRedis {
+    port: u16,
+    child: Child,
+}
+
+impl PrivateRedis {
+    /// `None` (said out loud) without `redis-server`; under CI that is a failure.
+    fn start(test: &str) -> Option<PrivateRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        match Self::spawn(port) {
+            Ok(child) => Some(PrivateRedis { port, child }),
+            Err(e) if std::env::var_os("CI").is_none() => {
+                say_skipped(test, &format!("redis-server cannot be started: {e}"));
+                None
+            }
+            Err(e) => panic!("redis-server cannot be started (apt-get install redis-server): {e}"),
+        }
+    }
+
+    fn spawn(port: u16) -> std::io::Result<Child> {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(child)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    }
+
+    /// Killed outright, as a crashed server.
+    fn kill(&mut self) {
+        self.signal("-KILL");
+        let _ = self.child.wait();
+    }
+
+    fn restart(&mut self) {
+        self.child = Self::spawn(self.port).expect("redis-server restarts");
+    }
+
+    async fn keys(&self, pattern: &str) -> Vec<String> {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Makes a new code (a scene never asked before) and times the whole request.
+async fn new_code(app: &TestApp, scene: &str) -> (u16, Duration) {
+    let started = Instant::now();
+    let res = app.get(&format!("/api/qr_code?scene={scene}")).await;
+    let (status, body) = envelope(res).await;
+    assert_eq!(status, 200, "{body}");
+    (status, started.elapsed())
+}
+
+async fn readiness_redis(app: &TestApp) -> String {
+    let (status, body) = envelope(app.get("/readyz").await).await;
+    assert_eq!(status, 200, "{body}");
+    body["data"]["redis"].as_str().unwrap().to_owned()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::test]
+async fn with_redis_hung_or_dead_each_instance_goes_on_alone_and_rejoins() {
+    let test = "faults::with_redis_hung_or_dead_each_instance_goes_on_alone_and_rejoins";
+    let Some(mut redis) = PrivateRedis::start(test) else {
+        return;
+    };
+    let url = redis.url();
+    let app = TestApp::spawn_with(DbKind::Sqlite, test, |s| {
+        s.redis.url = url.into();
+        s.redis.key_prefix = "wxa-fault".into();
+    })
+    .await
+    .unwrap();
+
+    // Hung from the start (a stopped process: connections open, nothing answers), so the
+    // very first request also needs its token without Redis.
+    redis.signal("-STOP");
+    let cold = new_code(&app, "cold").await.1;
+    let mut down = Vec::new();
+    for i in 0..30 {
+        down.push(new_code(&app, &format!("hung{i}")).await.1);
+    }
+    assert_eq!(readiness_redis(&app).await, "down");
+
+    redis.signal("-CONT");
+    // The breaker probes again after its pause; then the shared pace is back in Redis.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while readiness_redis(&app).await != "up" {
+        assert!(Instant::now() < deadline, "did not rejoin Redis");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut up = Vec::new();
+    for i in 0..30 {
+        up.push(new_code(&app, &format!("up{i}")).await.1);
+    }
+    assert!(
+        !redis.keys("wxa-fault:pace:*").await.is_empty(),
+        "the pace is shared again"
+    );
+
+    // Dead: connections refused.
+    redis.kill();
+    for i in 0..10 {
+        new_code(&app, &format!("dead{i}")).await;
+    }
+    assert_eq!(readiness_redis(&app).await, "down");
+    redis.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while readiness_redis(&app).await != "up" {
+        assert!(
+            Instant::now() < deadline,
+            "did not rejoin the restarted Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    new_code(&app, "back").await;
+    assert!(!redis.keys("wxa-fault:pace:*").await.is_empty());
+
+    let (p50_up, p50_down) = (median(up.clone()), median(down.clone()));
+    let max_up = up.iter().max().copied().unwrap();
+    let max_down = down.iter().max().copied().unwrap();
+    eprintln!(
+        "redis hung: cold {cold:?}; p50 {p50_down:?} max {max_down:?}; redis up: p50 {p50_up:?} max {max_up:?}"
+    );
+    // Each request pays at most one command deadline (80 ms) for the outage: with the
+    // breaker open most pay nothing. Before the breaker, a code took 9.4 s.
+    assert!(
+        p50_down < p50_up + Duration::from_millis(100),
+        "{p50_down:?} vs {p50_up:?}"
+    );
+    assert!(
+        max_down < max_up + Duration::from_millis(250),
+        "{max_down:?} vs {max_up:?}"
+    );
+    assert!(cold < Duration::from_secs(1), "{cold:?}");
+    app.finish().await;
+}
