@@ -8,6 +8,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use wxa_backend::config::Settings;
 use wxa_backend::controllers::app_param::Target;
 use wxa_backend::domain::codes::{CodeSpec, RawCode};
+use wxa_backend::services::admission::Admit;
 use wxa_backend::services::codes::Wait;
 use wxa_backend::sim::Simulator;
 
@@ -52,7 +53,7 @@ fn repeat_code(c: &mut Criterion) {
             .expect("services");
         let spec = CodeSpec::parse(&raw()).expect("valid");
         let first = codes
-            .get_or_make(&target, &spec, Wait::Request)
+            .get_or_make(&target, &spec, Wait::Request, Admit::Internal)
             .await
             .expect("the first request makes the code");
         assert!(!first.cached);
@@ -73,7 +74,7 @@ fn repeat_code(c: &mut Criterion) {
                 for _ in 0..iters {
                     let spec = CodeSpec::parse(&raw()).expect("valid");
                     let r = codes
-                        .get_or_make(&target, &spec, Wait::Request)
+                        .get_or_make(&target, &spec, Wait::Request, Admit::Internal)
                         .await
                         .expect("cached");
                     black_box(r.cached);

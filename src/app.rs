@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_files::Files;
 use actix_web::dev::{Server, ServerHandle};
@@ -12,10 +13,12 @@ use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::services::admission::Gate;
 use crate::services::codes::CodeService;
 use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::open_platform::OpenPlatformService;
+use crate::services::rate::RateLimiter;
 use crate::services::token::{BACKGROUND_SPACING, TokenManager};
 use crate::services::users::UserService;
 use crate::services::{DepsError, ServiceDeps};
@@ -36,6 +39,8 @@ pub struct AppContext {
     pub open_platform: Arc<OpenPlatformService>,
     /// Set when `redis.url` is (readiness reports it).
     pub redis: Option<RedisStore>,
+    /// Who may make WeChat do new work.
+    pub gate: Arc<Gate>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,10 +88,17 @@ impl Application {
 
         let deps = ServiceDeps::build(settings, db).await?;
         let tokens = deps.mini_program.tokens.clone();
+        let users = UserService::new(&deps);
+        let gate = Arc::new(Gate::new(
+            RateLimiter::new(deps.settings.limits.per_ip_per_minute, deps.redis.clone()),
+            users.clone(),
+            deps.settings.codes.public_limited,
+        ));
         let context = AppContext {
             codes: CodeService::new(&deps),
             links: LinkService::new(&deps),
-            users: UserService::new(&deps),
+            users,
+            gate,
             open_platform: OpenPlatformService::new(&deps),
             settings: deps.settings,
             db: deps.db,
@@ -148,15 +160,23 @@ fn serve(context: AppContext, listener: TcpListener) -> Result<Server, StartupEr
         addr: "listener".into(),
         source,
     };
+    let limits = &context.settings.limits;
+    // actix counts connections per worker.
+    let max_connections = (limits.max_connections / workers).max(1);
+    let around = middleware::Around {
+        metrics: context.metrics.clone(),
+        body_timeout: Duration::from_secs(limits.body_timeout_secs.max(1)),
+    };
     let server = HttpServer::new(move || {
-        let metrics = context.metrics.clone();
+        let around = around.clone();
         App::new()
             .wrap(from_fn(move |req, next| {
-                middleware::around_request(metrics.clone(), req, next)
+                middleware::around_request(around.clone(), req, next)
             }))
             .configure(|cfg| routes(cfg, &context))
     })
     .workers(workers)
+    .max_connections(max_connections)
     .shutdown_timeout(10)
     .listen(listener)
     .map_err(bind_err)?

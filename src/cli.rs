@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use std::io::Write;
 use std::net::TcpListener;
 
 use crate::app::Application;
@@ -148,7 +149,9 @@ fn print_sandbox_banner(product: &str, sim: &str, admin_token: Option<&str>) {
         Some(token) => format!("{product}/admin/#token={token}"),
         None => format!("{product}/admin/  (admin.token as configured)"),
     };
-    println!(
+    // Written whole, and a closed stdout is no reason to stop serving: `println!` panics
+    // when the reader of a pipe has gone.
+    let banner = format!(
         "\nwxa-backend sandbox: offline, against the built-in WeChat simulator\n\
          \x20 product      {product}/\n\
          \x20 API docs     {product}/docs/\n\
@@ -161,6 +164,10 @@ fn print_sandbox_banner(product: &str, sim: &str, admin_token: Option<&str>) {
          \x20        -d '{{\"appid\":\"{demo}\",\"openid\":\"o_demo_user\"}}'\n",
         demo = sandbox::DEMO_APP_ID,
     );
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
+        tracing::warn!(error = %e, "could not print the sandbox banner");
+    }
 }
 
 async fn token_state(settings: Settings, only: Option<String>) -> CliResult {

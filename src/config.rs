@@ -27,6 +27,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub session: SessionSettings,
     pub log: LogSettings,
+    pub limits: LimitsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,51 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Served at `/` (the H5 jump page, the admin page).
     pub static_dir: PathBuf,
+    /// Peers (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+}
+
+/// `server.trusted_proxies`, parsed at start: `"10.0.0.1"` or `"10.0.0.0/8"` each.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn contains(&self, ip: &std::net::IpAddr) -> bool {
+        self.0.iter().any(|net| net.contains(ip))
+    }
+}
+
+impl<'de> Deserialize<'de> for TrustedProxies {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let items = Vec::<String>::deserialize(d)?;
+        items
+            .iter()
+            .map(|s| {
+                let s = s.trim();
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        serde::de::Error::custom(format!(
+                            "`{s}` is neither an IP address nor a CIDR range"
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+}
+
+/// What an anonymous caller may cost (SPEC section 13).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSettings {
+    /// New WeChat work (a new code, link, login or phone binding) per client address and
+    /// minute; 0 = off.
+    pub per_ip_per_minute: u32,
+    /// A request body must have arrived within this; else 408 and the connection closes.
+    pub body_timeout_secs: u64,
+    /// Open connections at most, all workers together.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +145,8 @@ pub struct MiniProgramApp {
 pub struct CodesSettings {
     pub limited_quota: u64,
     pub unlimited_per_minute: u32,
+    /// `limited`/`qrcode` codes (a lifetime quota) without a bearer: the seed's way.
+    pub public_limited: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

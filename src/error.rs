@@ -43,6 +43,9 @@ pub enum AppError {
     Conflict(Cow<'static, str>),
     #[error("payload too large")]
     PayloadTooLarge,
+    /// The body did not arrive within `limits.body_timeout_secs`.
+    #[error("request body timed out")]
+    RequestTimeout,
     /// Our own quota or pacing, or WeChat's limit errcodes.
     #[error("rate or quota limit: {msg}")]
     RateLimited {
@@ -111,6 +114,7 @@ impl AppError {
             AppError::MethodNotAllowed => 405,
             AppError::Conflict(_) => 409,
             AppError::PayloadTooLarge => 413,
+            AppError::RequestTimeout => 408,
             AppError::RateLimited { .. } => 429,
             AppError::Wechat(_) => 5000,
             AppError::Upstream(_) => 5001,
@@ -140,6 +144,7 @@ impl AppError {
             AppError::MethodNotAllowed => "请求方法不允许".into(),
             AppError::Conflict(why) => why.clone(),
             AppError::PayloadTooLarge => "请求体过大(上限 1 MiB)".into(),
+            AppError::RequestTimeout => "请求体发送超时".into(),
             AppError::RateLimited { msg, .. } => msg.clone(),
             AppError::Wechat(_) => "微信接口返回错误".into(),
             AppError::Upstream(_) => "微信接口不可达或超时".into(),
@@ -174,6 +179,7 @@ impl ResponseError for AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Wechat(_) => StatusCode::BAD_GATEWAY,
             AppError::Upstream(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -210,6 +216,7 @@ pub fn from_status(status: StatusCode) -> AppError {
         403 => AppError::Forbidden,
         404 => AppError::NotFound,
         405 => AppError::MethodNotAllowed,
+        408 => AppError::RequestTimeout,
         413 => AppError::PayloadTooLarge,
         s if (400..500).contains(&s) => {
             AppError::BadRequest(status.canonical_reason().unwrap_or("bad request").into())

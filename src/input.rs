@@ -95,7 +95,9 @@ impl Input {
             return Err(AppError::PayloadTooLarge);
         }
         let mut payload = payload;
-        let mut body = web::BytesMut::with_capacity(declared_len.unwrap_or(0));
+        // Grown as bytes arrive: a declared length is no promise, and reserving it up
+        // front let idle connections hold a megabyte each.
+        let mut body = web::BytesMut::with_capacity(declared_len.unwrap_or(0).min(16 * 1024));
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|_| AppError::BadRequest("请求体读取失败".into()))?;
             if body.len() + chunk.len() > MAX_BODY_BYTES {

@@ -20,6 +20,7 @@ use crate::controllers::app_param::Target;
 use crate::domain::codes::{CodeSpec, RawCode, parse_page};
 use crate::error::AppError;
 use crate::services::ServiceDeps;
+use crate::services::admission::Admit;
 use crate::services::codes::{CodeService, Wait};
 use crate::store::Db;
 
@@ -157,7 +158,10 @@ pub async fn run(settings: Settings, args: PregenArgs) -> Result<(), BoxError> {
                     let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         break;
                     };
-                    match codes.get_or_make(&target, &job.spec, Wait::Unbounded).await {
+                    match codes
+                        .get_or_make(&target, &job.spec, Wait::Unbounded, Admit::Internal)
+                        .await
+                    {
                         Ok(r) if r.cached => tally.skipped.fetch_add(1, Ordering::Relaxed),
                         Ok(_) => tally.made.fetch_add(1, Ordering::Relaxed),
                         Err(e) => {

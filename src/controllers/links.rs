@@ -2,12 +2,13 @@
 //! mini program from outside it (SMS, email, web pages). Each takes its input from the
 //! query string, a JSON body or a form, on GET or POST.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::OpenApi;
 
 use crate::app::AppContext;
 use crate::controllers::app_param::target;
+use crate::controllers::caller;
 use crate::domain::links::{
     EnvVersion, Expiry, JumpKind, JumpLink, LinkQuery, PagePath, PageTitle, PageUrl, ShortLink,
 };
@@ -120,10 +121,18 @@ fn jump_input(input: &Input, ctx: &AppContext) -> AppResult<JumpLink> {
         (status = 502, description = "WeChat refused; data {errcode, errmsg} (code 5000)"),
         (status = 504, description = "WeChat unreachable (code 5001)"),
     ))]
-pub async fn scheme_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+pub async fn scheme_code(
+    req: HttpRequest,
+    input: Input,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
     let app = target(&input, &ctx)?;
+    let caller = caller::caller(&req, &ctx);
     let link = jump_input(&input, &ctx)?;
-    let got = ctx.links.jump_link(&app, JumpKind::Scheme, link).await?;
+    let got = ctx
+        .links
+        .jump_link(&app, JumpKind::Scheme, link, caller::admit(&ctx, &caller))
+        .await?;
     Ok(envelope::ok(
         "小程序scheme码返回成功",
         SchemeData {
@@ -145,10 +154,18 @@ pub async fn scheme_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<
         (status = 502, description = "WeChat refused (code 5000)"),
         (status = 504, description = "WeChat unreachable (code 5001)"),
     ))]
-pub async fn url_link(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+pub async fn url_link(
+    req: HttpRequest,
+    input: Input,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
     let app = target(&input, &ctx)?;
+    let caller = caller::caller(&req, &ctx);
     let link = jump_input(&input, &ctx)?;
-    let got = ctx.links.jump_link(&app, JumpKind::UrlLink, link).await?;
+    let got = ctx
+        .links
+        .jump_link(&app, JumpKind::UrlLink, link, caller::admit(&ctx, &caller))
+        .await?;
     Ok(envelope::ok(
         "小程序URL Link返回成功",
         UrlLinkData {
@@ -170,14 +187,22 @@ pub async fn url_link(input: Input, ctx: web::Data<AppContext>) -> AppResult<Htt
         (status = 502, description = "WeChat refused, e.g. 85400 permanent quota used (code 5000)"),
         (status = 504, description = "WeChat unreachable (code 5001)"),
     ))]
-pub async fn short_link(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+pub async fn short_link(
+    req: HttpRequest,
+    input: Input,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
     let app = target(&input, &ctx)?;
+    let caller = caller::caller(&req, &ctx);
     let link = ShortLink {
         page_url: PageUrl::parse("page_url", input.required_str("page_url")?)?,
         page_title: PageTitle::parse("page_title", input.str("page_title")?)?,
         permanent: input.bool("is_permanent")?.unwrap_or(false),
     };
-    let got = ctx.links.short_link(&app, link).await?;
+    let got = ctx
+        .links
+        .short_link(&app, link, caller::admit(&ctx, &caller))
+        .await?;
     Ok(envelope::ok(
         "小程序Short Link返回成功",
         ShortLinkData {

@@ -6,7 +6,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CACHE_CONTROL, ContentType, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::app::AppContext;
-use crate::controllers::app_param;
+use crate::controllers::{app_param, caller};
 use crate::domain::codes::{CodeSpec, RawCode};
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
@@ -116,12 +116,20 @@ impl<'a> QrCodeData<'a> {
         (status = 502, description = "WeChat answered an errcode; data {errcode, errmsg} (code 5000)"),
         (status = 504, description = "WeChat unreachable or timed out (code 5001)"),
     ))]
-pub async fn qr_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+pub async fn qr_code(
+    req: HttpRequest,
+    input: Input,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
     let target = app_param::target(&input, &ctx)?;
     let (spec, inline) = parse(&input)?;
+    let caller = caller::caller(&req, &ctx);
+    let admit = caller::admit(&ctx, &caller);
     let codes = &ctx.codes;
     if inline {
-        let r = codes.get_with_image(&target, &spec, Wait::Request).await?;
+        let r = codes
+            .get_with_image(&target, &spec, Wait::Request, admit)
+            .await?;
         let encoded = r
             .image
             .as_ref()
@@ -131,7 +139,9 @@ pub async fn qr_code(input: Input, ctx: web::Data<AppContext>) -> AppResult<Http
             QrCodeData::new(&r.code, r.cached, encoded),
         ));
     }
-    let CodeResult { code, cached, .. } = codes.get_or_make(&target, &spec, Wait::Request).await?;
+    let CodeResult { code, cached, .. } = codes
+        .get_or_make(&target, &spec, Wait::Request, admit)
+        .await?;
     if !cached {
         return Ok(envelope::ok(OK_MSG, QrCodeData::new(&code, false, None)));
     }

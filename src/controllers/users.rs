@@ -9,11 +9,12 @@ use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::app::AppContext;
-use crate::controllers::{app_param, auth};
+use crate::controllers::{app_param, auth, caller};
 use crate::domain::users::{EncryptedPhone, OneTimeCode, Phone, PhoneProof};
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
 use crate::input::Input;
+use crate::services::admission::Work;
 use crate::services::users::{LoggedIn, Session};
 
 /// WeChat's answers for a code that is unknown, expired (40029) or already used (40163).
@@ -86,13 +87,19 @@ impl From<LoggedIn> for LoginData {
         (status = 502, description = "WeChat refused the code (code 5000; 40029 unknown or expired, 40163 used: get a new one with wx.login)"),
         (status = 504, description = "WeChat unreachable (code 5001)"),
     ))]
-pub async fn login(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+pub async fn login(
+    req: HttpRequest,
+    input: Input,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
     let target = app_param::target(&input, &ctx)?;
     if target.source == app_param::TokenSource::Authorizer {
         // An authorizer's users log in through the component (sns/component/jscode2session).
         return Err(AppError::invalid("appid", "暂不支持代授权小程序登录"));
     }
     let code = OneTimeCode::parse("code", input.required_str("code")?)?;
+    let caller = caller::caller(&req, &ctx);
+    caller::admit(&ctx, &caller).check(Work::Other).await?;
     match ctx.users.login(&target, &code).await {
         Ok(done) => Ok(envelope::ok("登录成功", LoginData::from(done))),
         Err(e) => spent_code(e, LOGIN_CODE_SPENT),
@@ -119,6 +126,8 @@ pub async fn bind_phone(
     let session = ctx.users.authenticate(auth::bearer(&req)).await?;
     let app = session_app(&input, &ctx, &session)?;
     let proof = phone_proof(&input)?;
+    let caller = caller::caller(&req, &ctx);
+    caller::admit(&ctx, &caller).check(Work::Other).await?;
     match ctx.users.bind_phone(&session, &app, &proof).await {
         Ok(phone) => Ok(envelope::ok("手机号绑定成功", phone)),
         Err(e) => spent_code(e, PHONE_CODE_SPENT),

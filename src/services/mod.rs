@@ -1,8 +1,10 @@
 //! The logic between controllers and the outside world.
+pub mod admission;
 pub mod codes;
 pub mod links;
 pub mod mini_program;
 pub mod open_platform;
+pub mod rate;
 pub mod token;
 pub mod users;
 

@@ -78,9 +78,9 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect(url)
-            .await
+            .connect_lazy(url)
             .map_err(StoreError::Connect)?;
+        first_connection(&pool).await?;
         Ok(Db { pool, backend })
     }
 
@@ -111,6 +111,23 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// At start the database may be slower than a request may wait (a cluster's database
+/// still starting, a first SQLite switch to WAL on a busy disk): keep trying for a while
+/// before giving up, without lengthening the wait every request gets.
+async fn first_connection(pool: &AnyPool) -> Result<(), StoreError> {
+    const PATIENCE: Duration = Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match pool.acquire().await {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::PoolTimedOut) if tokio::time::Instant::now() < deadline => {
+                tracing::info!("waiting for the database");
+            }
+            Err(e) => return Err(StoreError::Connect(e)),
+        }
     }
 }
 

@@ -91,6 +91,9 @@ impl TestApp {
         app.app_id = TEST_APP_ID.to_owned();
         app.secret = TEST_SECRET.into();
         settings.internal.keys = vec![INTERNAL_KEY.into()];
+        // Most tests make many codes and links from one address; the per-client limit has
+        // tests of its own (tests/api/abuse.rs).
+        settings.limits.per_ip_per_minute = 0;
         let sim = Simulator::start(
             wxa_backend::sandbox::sim_config(&settings),
             std::net::TcpListener::bind("127.0.0.1:0").expect("sim port"),

@@ -23,6 +23,7 @@ use crate::domain::codes::{CodeKind, CodeSpec};
 use crate::error::{AppError, AppResult};
 use crate::metrics::CacheLabels;
 use crate::services::ServiceDeps;
+use crate::services::admission::{Admit, Work};
 use crate::services::mini_program::MiniProgramService;
 use crate::store::Db;
 use crate::store::codes::{self as store, CodeRow};
@@ -129,6 +130,7 @@ impl CodeService {
         target: &Target,
         spec: &CodeSpec,
         wait: Wait,
+        admit: Admit<'_>,
     ) -> AppResult<CodeResult> {
         let key = spec.hash(&target.app_id);
         if let Some(code) = self.cache.get(&key).await {
@@ -140,6 +142,16 @@ impl CodeService {
             });
         }
         self.misses.inc();
+        // Only new work passes the gate (outside the single flight, so one caller's 401
+        // is not shared with the others waiting for the same code).
+        if store::find_by_hash(&self.db, &hex(&key)).await?.is_none() {
+            let work = if spec.kind.counts_against_quota() {
+                Work::QuotaCode
+            } else {
+                Work::Other
+            };
+            admit.check(work).await?;
+        }
         let mut made = None;
         let code = self
             .cache
@@ -159,8 +171,9 @@ impl CodeService {
         target: &Target,
         spec: &CodeSpec,
         wait: Wait,
+        admit: Admit<'_>,
     ) -> AppResult<CodeResult> {
-        let mut result = self.get_or_make(target, spec, wait).await?;
+        let mut result = self.get_or_make(target, spec, wait, admit).await?;
         if result.image.is_some() {
             return Ok(result);
         }
@@ -169,7 +182,7 @@ impl CodeService {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // Deleted behind our back: forget the record, so it is made again.
                 self.cache.invalidate(&spec.hash(&target.app_id)).await;
-                result = self.get_or_make(target, spec, wait).await?;
+                result = self.get_or_make(target, spec, wait, admit).await?;
                 if result.image.is_none() {
                     let bytes = self.images.read(&result.code.file).await;
                     result.image = Some(bytes.map_err(AppError::internal)?.into());

@@ -26,6 +26,7 @@ use crate::domain::links::{JumpKind, JumpLink, ShortLink};
 use crate::error::AppError;
 use crate::metrics::CacheLabels;
 use crate::services::ServiceDeps;
+use crate::services::admission::{Admit, Work};
 use crate::services::mini_program::MiniProgramService;
 use crate::services::token::now_unix;
 use crate::store::{Db, links};
@@ -103,24 +104,35 @@ impl LinkService {
         app: &Target,
         kind: JumpKind,
         link: JumpLink,
+        admit: Admit<'_>,
     ) -> Result<Obtained, AppError> {
         let key = LinkKey {
             app_id: app.app_id.clone(),
             spec: Spec::Jump(kind, link),
         };
-        self.obtain(app, key).await
+        self.obtain(app, key, admit).await
     }
 
     /// A Short Link for `app`.
-    pub async fn short_link(&self, app: &Target, link: ShortLink) -> Result<Obtained, AppError> {
+    pub async fn short_link(
+        &self,
+        app: &Target,
+        link: ShortLink,
+        admit: Admit<'_>,
+    ) -> Result<Obtained, AppError> {
         let key = LinkKey {
             app_id: app.app_id.clone(),
             spec: Spec::Short(link),
         };
-        self.obtain(app, key).await
+        self.obtain(app, key, admit).await
     }
 
-    async fn obtain(&self, app: &Target, key: LinkKey) -> Result<Obtained, AppError> {
+    async fn obtain(
+        &self,
+        app: &Target,
+        key: LinkKey,
+        admit: Admit<'_>,
+    ) -> Result<Obtained, AppError> {
         if let Some(link) = self.cache.get(&key).await {
             if now_unix() <= link.reusable_until {
                 self.cache_hits.inc();
@@ -133,7 +145,7 @@ impl LinkService {
         let generated = AtomicBool::new(false);
         let link = self
             .cache
-            .try_get_with_by_ref(&key, self.find_or_generate(app, &key, &generated))
+            .try_get_with_by_ref(&key, self.find_or_generate(app, &key, &generated, admit))
             .await
             .map_err(|shared| (*shared).clone())?;
         Ok(Obtained {
@@ -148,6 +160,7 @@ impl LinkService {
         app: &Target,
         key: &LinkKey,
         generated: &AtomicBool,
+        admit: Admit<'_>,
     ) -> Result<Arc<Link>, AppError> {
         let now = now_unix();
         let rule = key.rule(now, self.reuse_min_secs);
@@ -162,6 +175,7 @@ impl LinkService {
                 expires_at: stored.expires_at,
             }));
         }
+        admit.check(Work::Other).await?;
         let link = upstream::generate(&self.mini_program, app, key).await?;
         generated.store(true, Ordering::Relaxed);
         // Counted from before the call: WeChat's clock starts a little later, so the

@@ -6,6 +6,7 @@
 
 mod authorizers;
 mod push;
+mod replay;
 mod tokens;
 
 use std::future::Future;
@@ -23,6 +24,7 @@ use crate::store::open_platform as store;
 use crate::wechat::component::{self, Component};
 use crate::wechat::msg_crypto::MsgCrypt;
 use crate::wechat::{WechatClient, WechatError};
+use replay::SeenPushes;
 use tokens::TokenSlots;
 
 /// The configured component; absent when `open_platform.app_id` is empty.
@@ -40,6 +42,7 @@ pub struct OpenPlatformService {
     /// Auth-code exchanges run one at a time: a push and the callback carry the same
     /// single-use code, and the second must find what the first stored.
     exchanges: tokio::sync::Mutex<()>,
+    seen_pushes: SeenPushes,
 }
 
 impl OpenPlatformService {
@@ -77,6 +80,7 @@ impl OpenPlatformService {
             deps: deps.clone(),
             component,
             exchanges: tokio::sync::Mutex::new(()),
+            seen_pushes: SeenPushes::new(deps.redis.clone()),
         });
         // The mini-program routes act for authorizers (`appid=`) through this service.
         deps.mini_program.serve_authorizers(&service);

@@ -67,13 +67,22 @@ impl OpenPlatformService {
         let sent_at: i64 = timestamp
             .parse()
             .map_err(|_| rejected("timestamp not a number", AppError::Unauthorized))?;
-        if now_unix() - sent_at > MAX_AGE_SECS {
+        let age = now_unix() - sent_at;
+        if age > MAX_AGE_SECS {
             return Err(rejected("timestamp too old", AppError::Unauthorized));
+        }
+        if -age > MAX_AGE_SECS {
+            return Err(rejected("timestamp in the future", AppError::Unauthorized));
         }
         let body = std::str::from_utf8(body).map_err(|_| malformed("body", "不是 UTF-8"))?;
         let (outer_app_id, encrypt) = parse_outer(body)?;
         if !c.crypt.verify(signature, timestamp, nonce, &encrypt) {
             return Err(rejected("bad msg_signature", AppError::Unauthorized));
+        }
+        // Only authentic pushes are remembered, so the memory grows with WeChat's pushes,
+        // never with what a caller invents.
+        if !self.seen_pushes.first_time(signature, nonce).await {
+            return Err(rejected("replayed push", AppError::Unauthorized));
         }
         if outer_app_id.is_some_and(|id| id != c.app_id) {
             return Err(malformed("AppId", "与 open_platform.app_id 不符"));

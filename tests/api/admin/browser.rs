@@ -23,7 +23,12 @@ on_both_databases! {
         let mut files = Vec::new();
         for query in ["scene=id%3D7", "scene=id%3D8&width=280", "kind=limited&path=pages/index/index%3Fid%3D9",
                       "kind=qrcode&path=pages/index/index%3Fid%3D10", "scene=poster%3D1&is_hyaline=true"] {
-            let res = reqwest::get(admin.url(&format!("/api/qr_code?{query}"))).await.unwrap();
+            let res = reqwest::Client::new()
+                .get(admin.url(&format!("/api/qr_code?{query}")))
+                .bearer_auth(crate::helpers::INTERNAL_KEY)
+                .send()
+                .await
+                .unwrap();
             let (status, body) = envelope(res).await;
             assert_eq!(status, 200, "{query}: {body}");
             let url = body["data"]["url"].as_str().unwrap().to_owned();

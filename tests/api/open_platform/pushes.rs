@@ -78,6 +78,24 @@ on_both_databases! {
         assert!(stored_ticket(app).await.is_some());
     }
 
+    async fn a_replayed_push_or_one_from_the_future_is_a_401(app: &TestApp) {
+        let (query, body) = crafted(&ticket_xml(COMPONENT_APPID, "ticket@@@first"), COMPONENT_APPID, AES_KEY, COMPONENT_APPID);
+        assert_eq!(post_push(app, &query, body.clone()).await.status(), 200);
+        // The same signed push again, while its timestamp is still fresh: a replay.
+        let (query2, body2) = crafted(&ticket_xml(COMPONENT_APPID, "ticket@@@second"), COMPONENT_APPID, AES_KEY, COMPONENT_APPID);
+        assert_eq!(post_push(app, &query2, body2).await.status(), 200);
+        let (status, answer) = envelope(post_push(app, &query, body).await).await;
+        assert_eq!((status, answer["code"].as_u64()), (401, Some(401)), "{answer}");
+        assert_eq!(stored_ticket(app).await.as_deref(), Some("ticket@@@second"), "the replay changed nothing");
+        // Eleven minutes ahead is refused like eleven minutes behind; nine is clock skew.
+        let future = now_unix() + 660;
+        let answer = push(app, json!({"info_type": "component_verify_ticket", "timestamp": future})).await;
+        assert_eq!(answer["status"], 401, "{answer}");
+        let skewed = now_unix() + 540;
+        let answer = push(app, json!({"info_type": "component_verify_ticket", "timestamp": skewed})).await;
+        assert_eq!(answer["status"], 200, "{answer}");
+    }
+
     async fn a_push_for_another_component_appid_is_a_400_and_changes_nothing(app: &TestApp) {
         // The simulator pushes as another component with our token and key.
         register_component(app, "wx0000000000000bad", AES_KEY).await;

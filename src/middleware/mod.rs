@@ -3,7 +3,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -18,17 +18,29 @@ use crate::error::{AppError, from_status};
 use crate::input::MAX_BODY_BYTES;
 use crate::metrics::{Metrics, RequestLabels, method_label};
 
+mod body_deadline;
+mod security_headers;
+
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The request id, readable by handlers through `req.extensions()`.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub HeaderValue);
 
+/// What the middleware needs beyond the request.
+#[derive(Clone)]
+pub struct Around {
+    pub metrics: Arc<Metrics>,
+    /// The whole body must arrive within this (`limits.body_timeout_secs`).
+    pub body_timeout: Duration,
+}
+
 pub async fn around_request(
-    metrics: Arc<Metrics>,
-    req: ServiceRequest,
+    around: Around,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let metrics = &around.metrics;
     let started = Instant::now();
     let request_id = client_request_id(&req).unwrap_or_else(new_request_id);
     req.extensions_mut().insert(RequestId(request_id.clone()));
@@ -47,6 +59,7 @@ pub async fn around_request(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > MAX_BODY_BYTES);
+    let body_late = body_deadline::install(&mut req, around.body_timeout);
     let outcome = if too_large {
         Ok(Ok(req.error_response(AppError::PayloadTooLarge)))
     } else {
@@ -58,7 +71,10 @@ pub async fn around_request(
     // The request cannot be cloned before routing, so faults that lost it are answered
     // as an error carrying a finished response.
     let res = match outcome {
-        Ok(Ok(res)) => Ok(envelope_bare_errors(res)),
+        Ok(Ok(res)) if body_late.as_ref().is_some_and(|late| late.get()) => {
+            Ok(body_deadline::timed_out(res))
+        }
+        Ok(Ok(res)) => Ok(security_headers::add(envelope_bare_errors(res))),
         Ok(Err(err)) => {
             Err(error_for(err.as_response_error().status_code(), &err).error_response())
         }
@@ -76,7 +92,7 @@ pub async fn around_request(
                 .match_pattern()
                 .unwrap_or_else(|| "unmatched".to_owned());
             record(
-                &metrics,
+                metrics,
                 &span,
                 method,
                 route,
@@ -88,7 +104,7 @@ pub async fn around_request(
         Err(mut response) => {
             response.headers_mut().insert(REQUEST_ID, request_id);
             record(
-                &metrics,
+                metrics,
                 &span,
                 method,
                 "unmatched".to_owned(),
@@ -210,11 +226,14 @@ mod tests {
 
     /// Runs one request through the middleware and returns status, envelope and request id.
     async fn call(req: TestRequest) -> (u16, Value, String) {
-        let metrics = Metrics::new();
+        let around = Around {
+            metrics: Metrics::new(),
+            body_timeout: Duration::from_secs(10),
+        };
         let app = init_service(
             App::new()
                 .wrap(actix_web::middleware::from_fn(move |req, next| {
-                    around_request(metrics.clone(), req, next)
+                    around_request(around.clone(), req, next)
                 }))
                 .route("/panic", web::get().to(panics))
                 .route("/typed", web::post().to(typed))
