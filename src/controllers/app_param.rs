@@ -34,7 +34,10 @@ impl Target {
     }
 }
 
-pub fn target(input: &Input, ctx: &AppContext) -> AppResult<Target> {
+/// Who the request acts for, decided here, before any side effect: an `appid=` that is
+/// not a current authorizer is a 400 before it can reach a token slot, a pacer or the
+/// quota table (invented appids must not grow them).
+pub async fn target(input: &Input, ctx: &AppContext) -> AppResult<Target> {
     let app = input.str("app")?;
     if input.has("appid") {
         if app.is_some() {
@@ -47,14 +50,21 @@ pub fn target(input: &Input, ctx: &AppContext) -> AppResult<Target> {
         if !is_appid(&appid) {
             return Err(AppError::invalid("appid", "必须是 wx 开头的 18 位 appid"));
         }
-        // Whether it is authorized is checked when its token is taken, before any call.
+        ctx.open_platform.check_authorized(&appid).await?;
         return Ok(Target {
             name: appid.clone(),
             app_id: appid,
             source: TokenSource::Authorizer,
         });
     }
-    let name = app.unwrap_or_else(|| ctx.settings.wechat.default_app.clone());
+    configured(input, ctx)
+}
+
+/// A configured mini program: `app=<name>`, or the default app.
+pub fn configured(input: &Input, ctx: &AppContext) -> AppResult<Target> {
+    let name = input
+        .str("app")?
+        .unwrap_or_else(|| ctx.settings.wechat.default_app.clone());
     match ctx.settings.app(Some(&name)) {
         Some((name, app)) if ctx.mini_program.tokens.knows(name) => {
             Ok(Target::configured(name, app.app_id.clone()))

@@ -126,7 +126,7 @@ pub async fn scheme_code(
     input: Input,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let app = target(&input, &ctx)?;
+    let app = target(&input, &ctx).await?;
     let caller = caller::caller(&req, &ctx);
     let link = jump_input(&input, &ctx)?;
     let got = ctx
@@ -159,7 +159,7 @@ pub async fn url_link(
     input: Input,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let app = target(&input, &ctx)?;
+    let app = target(&input, &ctx).await?;
     let caller = caller::caller(&req, &ctx);
     let link = jump_input(&input, &ctx)?;
     let got = ctx
@@ -192,7 +192,7 @@ pub async fn short_link(
     input: Input,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let app = target(&input, &ctx)?;
+    let app = target(&input, &ctx).await?;
     let caller = caller::caller(&req, &ctx);
     let link = ShortLink {
         page_url: PageUrl::parse("page_url", input.required_str("page_url")?)?,

@@ -121,7 +121,7 @@ pub async fn qr_code(
     input: Input,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let target = app_param::target(&input, &ctx)?;
+    let target = app_param::target(&input, &ctx).await?;
     let (spec, inline) = parse(&input)?;
     let caller = caller::caller(&req, &ctx);
     let admit = caller::admit(&ctx, &caller);

@@ -92,7 +92,7 @@ pub async fn login(
     input: Input,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let target = app_param::target(&input, &ctx)?;
+    let target = app_param::target(&input, &ctx).await?;
     if target.source == app_param::TokenSource::Authorizer {
         // An authorizer's users log in through the component (sns/component/jscode2session).
         return Err(AppError::invalid("appid", "暂不支持代授权小程序登录"));
@@ -124,7 +124,7 @@ pub async fn bind_phone(
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
     let session = ctx.users.authenticate(auth::bearer(&req)).await?;
-    let app = session_app(&input, &ctx, &session)?;
+    let app = session_app(&input, &ctx, &session).await?;
     let proof = phone_proof(&input)?;
     let caller = caller::caller(&req, &ctx);
     caller::admit(&ctx, &caller).check(Work::Other).await?;
@@ -135,9 +135,9 @@ pub async fn bind_phone(
 }
 
 /// The session's app. `app=` may repeat it; naming another app is a 400.
-fn session_app(input: &Input, ctx: &AppContext, session: &Session) -> AppResult<String> {
+async fn session_app(input: &Input, ctx: &AppContext, session: &Session) -> AppResult<String> {
     if input.has("app") || input.has("appid") {
-        let target = app_param::target(input, ctx)?;
+        let target = app_param::target(input, ctx).await?;
         if target.app_id != session.app_id {
             return Err(AppError::invalid("app", "与登录会话的小程序不一致"));
         }

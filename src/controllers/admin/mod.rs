@@ -147,7 +147,7 @@ pub fn app_filter(input: &Input, ctx: &AppContext) -> AppResult<Option<String>> 
         if app_id.is_some() {
             return Err(AppError::invalid("app_id", "不能与 app 同时使用"));
         }
-        return Ok(Some(app_param::target(input, ctx)?.app_id));
+        return Ok(Some(app_param::configured(input, ctx)?.app_id));
     }
     if let Some(id) = &app_id {
         if id.chars().count() > 64 {

@@ -129,8 +129,21 @@ impl OpenPlatformService {
     pub async fn revoke(&self, app_id: &str) -> AppResult<()> {
         let c = self.configured()?;
         let known = store::revoke(&self.deps.db, &c.app_id, app_id, now_unix()).await?;
+        self.authorized.invalidate(app_id).await;
         self.authorizer_tokens.forget(app_id).await?;
         tracing::info!(authorizer = %app_id, known, "authorization cancelled");
+        Ok(())
+    }
+
+    /// Ok when `app_id` is a current authorizer (else the 400 of `authorizer`). Those that
+    /// are stay known for a while, so acting for one costs no query; unknown ones are
+    /// never remembered.
+    pub async fn check_authorized(&self, app_id: &str) -> AppResult<()> {
+        if self.authorized.contains_key(app_id) {
+            return Ok(());
+        }
+        self.authorizer(app_id).await?;
+        self.authorized.insert(app_id.to_owned(), ()).await;
         Ok(())
     }
 

@@ -43,6 +43,8 @@ pub struct OpenPlatformService {
     /// single-use code, and the second must find what the first stored.
     exchanges: tokio::sync::Mutex<()>,
     seen_pushes: SeenPushes,
+    /// Authorizers found current lately (`check_authorized`).
+    authorized: moka::future::Cache<String, ()>,
 }
 
 impl OpenPlatformService {
@@ -81,6 +83,10 @@ impl OpenPlatformService {
             component,
             exchanges: tokio::sync::Mutex::new(()),
             seen_pushes: SeenPushes::new(deps.redis.clone()),
+            authorized: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
         });
         // The mini-program routes act for authorizers (`appid=`) through this service.
         deps.mini_program.serve_authorizers(&service);

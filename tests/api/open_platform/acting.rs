@@ -97,6 +97,54 @@ on_both_databases! {
     }
 }
 
+async fn rows(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(app.context.db.pool())
+        .await
+        .unwrap()
+}
+
+on_both_databases! {
+    spawn = crate::open_platform::spawn_default;
+    async fn invented_appids_grow_no_table_and_no_metric(app: &TestApp) {
+        authorized(app).await;
+        let (status, _) = api(app, "/api/qr_code", json!({"appid": MERCHANT, "scene": "real"})).await;
+        assert_eq!(status, 200);
+        let tables = ["code_quota", "access_tokens", "codes", "links", "authorizers"];
+        let mut before = Vec::new();
+        for t in tables {
+            before.push(rows(app, t).await);
+        }
+        // One refusal per route first: its status series is part of the fixed set.
+        for path in ["/api/qr_code", "/api/scheme_code"] {
+            api(app, path, json!({"appid": "wxffffffffffffffff"})).await;
+        }
+        app.get("/metrics").await;
+        let metrics_before = app.get("/metrics").await.text().await.unwrap().lines().count();
+        let bodies = |i: u32| {
+            let appid = format!("wx{i:016x}");
+            [
+                json!({"appid": appid, "scene": "a=1"}),
+                json!({"appid": appid, "kind": "limited", "path": "pages/index/index"}),
+                json!({"appid": appid, "path": "pages/index/index"}),
+            ]
+        };
+        for i in 0..2000u32 {
+            let body = bodies(i)[(i % 3) as usize].clone();
+            let path = if i % 3 == 2 { "/api/scheme_code" } else { "/api/qr_code" };
+            let res = app.client.post(app.url(path)).bearer_auth(crate::helpers::INTERNAL_KEY).json(&body).send().await.unwrap();
+            assert_eq!(res.status(), 400, "{body}");
+        }
+        let mut after = Vec::new();
+        for t in tables {
+            after.push(rows(app, t).await);
+        }
+        assert_eq!(after, before, "{tables:?}");
+        let metrics_after = app.get("/metrics").await.text().await.unwrap().lines().count();
+        assert_eq!(metrics_after, metrics_before);
+    }
+}
+
 on_both_databases! {
     async fn appid_is_a_400_when_open_platform_is_disabled(app: &TestApp) {
         let (status, res) = api(app, "/api/qr_code", json!({"appid": MERCHANT, "scene": "a=1"})).await;
