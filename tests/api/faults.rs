@@ -183,3 +183,120 @@ async fn with_redis_hung_or_dead_each_instance_goes_on_alone_and_rejoins() {
     assert!(cold < Duration::from_secs(1), "{cold:?}");
     app.finish().await;
 }
+
+/// A TCP proxy in front of the shared PostgreSQL that can be cut and restored: an outage
+/// as the product sees it (connections reset, new ones refused), without touching the
+/// machine's server.
+struct CuttableProxy {
+    addr: std::net::SocketAddr,
+    upstream: String,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl CuttableProxy {
+    async fn start(upstream: String) -> CuttableProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut proxy = CuttableProxy {
+            addr,
+            upstream,
+            task: None,
+        };
+        proxy.task = Some(tokio::spawn(Self::serve(listener, proxy.upstream.clone())));
+        proxy
+    }
+
+    async fn serve(listener: tokio::net::TcpListener, upstream: String) {
+        let mut links = tokio::task::JoinSet::new();
+        while let Ok((mut client, _)) = listener.accept().await {
+            let upstream = upstream.clone();
+            links.spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+        // Dropping the set aborts every link when this task is aborted.
+        drop(links);
+    }
+
+    /// Every open connection reset, new ones refused.
+    fn cut(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+
+    async fn restore(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.task = Some(tokio::spawn(Self::serve(listener, self.upstream.clone())));
+    }
+}
+
+#[tokio::test]
+async fn with_the_database_down_cached_answers_are_served_and_the_rest_is_a_quick_503() {
+    let test =
+        "faults::with_the_database_down_cached_answers_are_served_and_the_rest_is_a_quick_503";
+    let Some(base) = crate::helpers::test_url("TEST_DATABASE_URL") else {
+        say_skipped(test, "TEST_DATABASE_URL is not set");
+        return;
+    };
+    let upstream = url::Url::parse(&base).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        upstream.host_str().unwrap(),
+        upstream.port().unwrap_or(5432)
+    );
+    let mut proxy = CuttableProxy::start(upstream.clone()).await;
+    let via = proxy.addr.to_string();
+    let app = TestApp::spawn_with(DbKind::Postgres, test, move |s| {
+        let url = secrecy::ExposeSecret::expose_secret(&s.database.url).replace(&upstream, &via);
+        s.database.url = url.into();
+    })
+    .await
+    .unwrap();
+    assert_eq!(new_code(&app, "before").await.0, 200);
+    let scheme = app.get("/api/scheme_code?path=pages/index/index").await;
+    assert_eq!(scheme.status(), 200);
+
+    proxy.cut();
+    // Answers already cached are still served.
+    let (status, body) = envelope(app.get("/api/qr_code?scene=before").await).await;
+    assert_eq!(
+        (status, body["data"]["cached"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    let again = app.get("/api/scheme_code?path=pages/index/index").await;
+    assert_eq!(again.status(), 200);
+    // What needs the database is a 503 the client may retry, quickly.
+    for path in ["/api/qr_code?scene=during", "/readyz"] {
+        let started = Instant::now();
+        let res = app.get(path).await;
+        let took = started.elapsed();
+        let retry = res.headers().get("retry-after").cloned();
+        let (status, body) = envelope(res).await;
+        assert_eq!(
+            (status, body["code"].as_u64()),
+            (503, Some(503)),
+            "{path}: {body}"
+        );
+        assert!(retry.is_some(), "{path}: Retry-After");
+        assert!(took < Duration::from_secs(2), "{path}: {took:?}");
+        assert!(!body["msg"].as_str().unwrap().contains("sqlx"), "{body}");
+    }
+
+    proxy.restore().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.get("/readyz").await.status() != 200 {
+        assert!(Instant::now() < deadline, "did not come back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, body) = envelope(app.get("/api/qr_code?scene=during").await).await;
+    assert_eq!(
+        (status, body["data"]["cached"].as_bool()),
+        (200, Some(false)),
+        "nothing half-recorded: {body}"
+    );
+    app.finish().await;
+}

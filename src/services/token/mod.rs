@@ -302,7 +302,14 @@ impl TokenManager {
                 return Ok(Some(token));
             }
         }
-        let stored = tokens::load(&self.db, app_id, kind).await?;
+        // A database that is down only means no stored token to adopt.
+        let stored = match tokens::load(&self.db, app_id, kind).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::warn!(app_id = %app_id, error = %e, "stored access_token unreadable");
+                None
+            }
+        };
         Ok(stored
             .map(|s| AccessToken {
                 value: s.token.into(),
@@ -346,11 +353,18 @@ impl TokenManager {
             &slot.credentials.app_id,
             source::kind(self.mode),
         );
-        tokens::save(&self.db, app_id, kind, &token.value, token.expires_at, now).await?;
+        // Publish first: WeChat already replaced the old token (classic mode), so callers
+        // need this one whatever happens to the copies. The stored copy only saves a
+        // restart a fetch; a database that is down must not fail the request.
+        self.publish(name, &token);
         if let Some(shared) = &self.shared {
             shared.put(kind, app_id, &token, now).await;
         }
-        self.publish(name, &token);
+        if let Err(e) =
+            tokens::save(&self.db, app_id, kind, &token.value, token.expires_at, now).await
+        {
+            tracing::warn!(app = %name, error = %e, "access_token in use but not stored: a restart will fetch a new one");
+        }
         tracing::info!(app = %name, mode = kind, expires_in = fresh.expires_in, "access_token refreshed");
         Ok(token)
     }
