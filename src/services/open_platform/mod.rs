@@ -19,7 +19,7 @@ pub use push::PushParams;
 
 use crate::error::{AppError, AppResult};
 use crate::services::ServiceDeps;
-use crate::services::token::{AccessToken, now_unix};
+use crate::services::token::{AccessToken, SharedTokens, now_unix};
 use crate::store::open_platform as store;
 use crate::wechat::component::{self, Component};
 use crate::wechat::msg_crypto::MsgCrypt;
@@ -76,9 +76,14 @@ impl OpenPlatformService {
             }
         };
         let margin = deps.settings.wechat.refresh_margin_secs as i64;
+        let shared = deps.redis.clone().map(SharedTokens::new);
+        // As for mini-program tokens: a fetch may take two calls of `timeout_ms`.
+        let lock_ttl = std::time::Duration::from_millis(deps.settings.wechat.timeout_ms.max(1) * 2)
+            + std::time::Duration::from_secs(2);
+        let slots = |kind| TokenSlots::new(kind, margin, deps.db.clone(), shared.clone(), lock_ttl);
         let service = Arc::new(OpenPlatformService {
-            component_tokens: TokenSlots::new("component", margin, deps.db.clone()),
-            authorizer_tokens: TokenSlots::new("authorizer", margin, deps.db.clone()),
+            component_tokens: slots("component"),
+            authorizer_tokens: slots("authorizer"),
             deps: deps.clone(),
             component,
             exchanges: tokio::sync::Mutex::new(()),

@@ -2,8 +2,10 @@
 //! `access_tokens` (kinds `component` and `authorizer`) so a restart reuses them.
 //!
 //! A hit is one cache read. A miss takes the appid's async mutex, so concurrent callers
-//! make one upstream call. Inside the refresh margin, the caller that gets the mutex
-//! refreshes while the others keep the still-valid token.
+//! make one upstream call; with Redis, the same cross-instance lock and shared copy as the
+//! mini-program tokens (`src/services/token/shared.rs`) make it one call per cluster.
+//! Inside the refresh margin, the caller that gets the mutex refreshes while the others
+//! keep the still-valid token.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,7 +15,8 @@ use moka::future::Cache;
 use tokio::sync::Mutex;
 
 use crate::error::AppError;
-use crate::services::token::{AccessToken, now_unix};
+use crate::services::token::shared::CrossLock;
+use crate::services::token::{AccessToken, SharedTokens, now_unix};
 use crate::store::{Db, open_platform as store, tokens};
 
 /// Never hand out a token this close to its end: the call it is for could outlive it.
@@ -25,16 +28,27 @@ pub struct TokenSlots {
     db: Db,
     cache: Cache<String, AccessToken>,
     locks: StdMutex<HashMap<String, Arc<Mutex<()>>>>,
+    shared: Option<SharedTokens>,
+    /// How long a cross-instance lock lives (a fetch and its retries fit in it).
+    lock_ttl: std::time::Duration,
 }
 
 impl TokenSlots {
-    pub fn new(kind: &'static str, margin: i64, db: Db) -> Self {
+    pub fn new(
+        kind: &'static str,
+        margin: i64,
+        db: Db,
+        shared: Option<SharedTokens>,
+        lock_ttl: std::time::Duration,
+    ) -> Self {
         TokenSlots {
             kind,
             margin: margin.max(MIN_REMAINING_SECS),
             db,
             cache: Cache::new(10_000),
             locks: StdMutex::new(HashMap::new()),
+            shared,
+            lock_ttl,
         }
     }
 
@@ -87,6 +101,11 @@ impl TokenSlots {
     /// Stores a token obtained elsewhere (api_query_auth hands one out).
     pub async fn put(&self, app_id: &str, token: &AccessToken) -> Result<(), AppError> {
         let now = now_unix();
+        // Published first (this instance, then the others), persisted after.
+        self.cache.insert(app_id.to_owned(), token.clone()).await;
+        if let Some(shared) = &self.shared {
+            shared.put(self.kind, app_id, token, now).await;
+        }
         tokens::save(
             &self.db,
             app_id,
@@ -96,7 +115,6 @@ impl TokenSlots {
             now,
         )
         .await?;
-        self.cache.insert(app_id.to_owned(), token.clone()).await;
         Ok(())
     }
 
@@ -105,8 +123,31 @@ impl TokenSlots {
         let lock = self.lock(app_id);
         let _held = lock.lock().await;
         self.cache.invalidate(app_id).await;
+        if let Some(shared) = &self.shared {
+            shared.remove(self.kind, app_id).await;
+        }
         store::delete_token(&self.db, app_id, self.kind).await?;
         Ok(())
+    }
+
+    /// A usable token a peer instance published (Redis) or stored (the database).
+    async fn peer_token(
+        &self,
+        app_id: &str,
+        good: &impl Fn(&AccessToken) -> bool,
+    ) -> Result<Option<AccessToken>, AppError> {
+        if let Some(shared) = &self.shared {
+            if let Some(token) = shared.get(self.kind, app_id).await.filter(good) {
+                return Ok(Some(token));
+            }
+        }
+        Ok(tokens::load(&self.db, app_id, self.kind)
+            .await?
+            .map(|stored| AccessToken {
+                value: stored.token.into(),
+                expires_at: stored.expires_at,
+            })
+            .filter(good))
     }
 
     fn lock(&self, app_id: &str) -> Arc<Mutex<()>> {
@@ -132,18 +173,33 @@ impl TokenSlots {
         if let Some(token) = self.cache.get(app_id).await.filter(good) {
             return Ok(token);
         }
-        if let Some(stored) = tokens::load(&self.db, app_id, self.kind).await? {
-            let token = AccessToken {
-                value: stored.token.into(),
-                expires_at: stored.expires_at,
-            };
-            if good(&token) {
-                self.cache.insert(app_id.to_owned(), token.clone()).await;
-                return Ok(token);
-            }
+        if let Some(token) = self.peer_token(app_id, &good).await? {
+            self.cache.insert(app_id.to_owned(), token.clone()).await;
+            return Ok(token);
         }
-        let token = fetch().await?;
-        self.put(app_id, &token).await?;
+        let held = match &self.shared {
+            None => None,
+            Some(shared) => match shared
+                .wait_for_lock(self.kind, app_id, self.lock_ttl, &good)
+                .await?
+            {
+                CrossLock::Adopted(token) => {
+                    self.cache.insert(app_id.to_owned(), token.clone()).await;
+                    return Ok(token);
+                }
+                CrossLock::Held(held) => Some(held),
+                CrossLock::Alone => None,
+            },
+        };
+        let fetched = fetch().await;
+        let result = match fetched {
+            Ok(token) => self.put(app_id, &token).await.map(|()| token),
+            Err(e) => Err(e),
+        };
+        if let (Some(shared), Some(held)) = (&self.shared, held) {
+            shared.unlock(held).await;
+        }
+        let token = result?;
         tracing::info!(kind = self.kind, app_id, "token refreshed");
         Ok(token)
     }

@@ -10,7 +10,7 @@
 //!   fetches the next one.
 
 mod background;
-mod shared;
+pub(crate) mod shared;
 mod source;
 
 use std::collections::HashMap;

@@ -97,6 +97,22 @@ impl SharedTokens {
         }
     }
 
+    /// Drops the shared token (an authorization was cancelled).
+    pub async fn remove(&self, kind: &str, app_id: &str) {
+        let mut conn = self.redis.conn();
+        let removed: Result<i64, _> = self
+            .redis
+            .run(
+                redis::cmd("DEL")
+                    .arg(self.token_key(kind, app_id))
+                    .query_async(&mut conn),
+            )
+            .await;
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, kind, "redis: dropping a shared token failed (it expires on its own)");
+        }
+    }
+
     /// One attempt at the app's lock. `Err` means Redis is unusable (callers go on alone).
     pub async fn try_lock(
         &self,

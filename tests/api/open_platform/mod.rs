@@ -4,6 +4,7 @@
 
 mod acting;
 mod authorization;
+mod cluster;
 mod pushes;
 
 use serde_json::{Value, json};
