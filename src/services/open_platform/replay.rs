@@ -30,7 +30,9 @@ impl SeenPushes {
 
     /// Records the push; false when it was seen before (a replay).
     pub async fn first_time(&self, msg_signature: &str, nonce: &str) -> bool {
-        let key = format!("{msg_signature}:{nonce}");
+        // The signature check reads hex in either case: so must this, or the same push
+        // with its letters recased would pass as new.
+        let key = format!("{}:{nonce}", msg_signature.to_ascii_lowercase());
         let locally_new = self.local.entry(key.clone()).or_insert(()).await.is_fresh();
         let Some(redis) = &self.redis else {
             return locally_new;

@@ -84,7 +84,12 @@ on_both_databases! {
         // The same signed push again, while its timestamp is still fresh: a replay.
         let (query2, body2) = crafted(&ticket_xml(COMPONENT_APPID, "ticket@@@second"), COMPONENT_APPID, AES_KEY, COMPONENT_APPID);
         assert_eq!(post_push(app, &query2, body2).await.status(), 200);
-        let (status, answer) = envelope(post_push(app, &query, body).await).await;
+        let (status, answer) = envelope(post_push(app, &query, body.clone()).await).await;
+        assert_eq!((status, answer["code"].as_u64()), (401, Some(401)), "{answer}");
+        // Recased hex is the same signature, so the same replay.
+        let (head, signature) = query.split_once("msg_signature=").unwrap();
+        let recased = format!("{head}msg_signature={}", signature.to_ascii_uppercase());
+        let (status, answer) = envelope(post_push(app, &recased, body).await).await;
         assert_eq!((status, answer["code"].as_u64()), (401, Some(401)), "{answer}");
         assert_eq!(stored_ticket(app).await.as_deref(), Some("ticket@@@second"), "the replay changed nothing");
         // Eleven minutes ahead is refused like eleven minutes behind; nine is clock skew.
