@@ -105,10 +105,68 @@ pub struct SchemesSettings {
     pub reuse_min_remaining_secs: u64,
 }
 
+/// Where code images live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// A local folder (`storage.dir`): one instance, or a shared volume.
+    Fs,
+    /// An S3-compatible bucket: what a cluster shares.
+    S3,
+}
+
+/// How the bucket is named in S3 request URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressingStyle {
+    /// Virtual-hosted on AWS, Aliyun OSS and Tencent COS endpoints, else path-style.
+    Auto,
+    /// `endpoint/bucket/key`: MinIO and most S3-compatible servers and gateways.
+    Path,
+    /// `bucket.endpoint/key`: required by Aliyun OSS, preferred by AWS and COS.
+    Virtual,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageSettings {
+    pub backend: StorageBackend,
+    /// `fs`: the image folder.
     pub dir: PathBuf,
+    pub bucket: String,
+    /// Empty: AWS S3 in `region`.
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    /// Key prefix inside the bucket (`wxa/`); empty = the bucket's root.
+    pub prefix: String,
+    /// Set: image URLs are `public_base_url/<file>` (a CDN or the bucket's own URL).
+    pub public_base_url: String,
+    pub addressing_style: AddressingStyle,
+}
+
+impl StorageSettings {
+    /// Whether requests name the bucket in the host (`auto` resolved by the endpoint).
+    pub fn virtual_hosted(&self) -> bool {
+        match self.addressing_style {
+            AddressingStyle::Path => false,
+            AddressingStyle::Virtual => true,
+            AddressingStyle::Auto => {
+                // These providers refuse (OSS) or are phasing out (AWS, COS) path-style
+                // requests; everything else (MinIO, gateways) is path-style by default.
+                let host = url::Url::parse(&self.endpoint)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+                match host {
+                    None => self.endpoint.is_empty(),
+                    Some(host) => ["amazonaws.com", "aliyuncs.com", "myqcloud.com"]
+                        .iter()
+                        .any(|d| host == *d || host.ends_with(&format!(".{d}"))),
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -271,6 +329,7 @@ impl Settings {
                 "must be 1..=30 (WeChat's window)",
             ));
         }
+        check_storage(&self.storage)?;
         if self.codes.unlimited_per_minute == 0 {
             return Err(ConfigError::key(
                 "codes.unlimited_per_minute",
@@ -320,6 +379,41 @@ fn check_database_url(url: &str) -> Result<(), ConfigError> {
             format!("unsupported scheme `{other}` (use sqlite:// or postgres://)"),
         )),
     }
+}
+
+fn check_storage(storage: &StorageSettings) -> Result<(), ConfigError> {
+    if !storage.public_base_url.is_empty() {
+        check_http_url("storage.public_base_url", &storage.public_base_url)?;
+    }
+    if storage.backend == StorageBackend::Fs {
+        return Ok(());
+    }
+    let required = |key: &str, value: &str| {
+        if value.trim().is_empty() {
+            Err(ConfigError::key(key, "required when backend = \"s3\""))
+        } else {
+            Ok(())
+        }
+    };
+    required("storage.bucket", &storage.bucket)?;
+    required("storage.region", &storage.region)?;
+    required("storage.access_key_id", &storage.access_key_id)?;
+    required(
+        "storage.secret_access_key",
+        storage.secret_access_key.expose_secret(),
+    )?;
+    if !storage.endpoint.is_empty() {
+        check_http_url("storage.endpoint", &storage.endpoint)?;
+    }
+    let prefix = storage.prefix.trim_matches('/');
+    let bad_segment = prefix.split('/').any(|s| matches!(s, "" | "." | ".."));
+    if (!prefix.is_empty() && bad_segment) || prefix.contains(['\\', '?', '#']) {
+        return Err(ConfigError::key(
+            "storage.prefix",
+            "must be path segments like \"wxa/\" (no empty, . or .. segments)",
+        ));
+    }
+    Ok(())
 }
 
 fn check_http_url(key: &str, value: &str) -> Result<(), ConfigError> {

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::json;
@@ -51,7 +52,8 @@ pub enum AppError {
     /// WeChat could not be reached in time.
     #[error("wechat unreachable: {0}")]
     Upstream(String),
-    /// A dependency we need (the database) is down.
+    /// A store we need (the database, the object store) is down; answered with a
+    /// `Retry-After`.
     #[error("service unavailable: {0}")]
     Unavailable(String),
     /// Our fault. The cause goes to the log, never to the client.
@@ -123,7 +125,7 @@ impl AppError {
             AppError::RateLimited { msg, .. } => msg.clone(),
             AppError::Wechat(_) => "微信接口返回错误".into(),
             AppError::Upstream(_) => "微信接口不可达或超时".into(),
-            AppError::Unavailable(_) => "服务暂不可用".into(),
+            AppError::Unavailable(_) => "存储暂不可用(数据库或图片存储无法访问),请稍后重试".into(),
             AppError::Internal(_) => "服务器内部错误".into(),
         }
     }
@@ -170,7 +172,14 @@ impl ResponseError for AppError {
             _ if status.is_server_error() => tracing::warn!(error = %self, "request failed"),
             _ => {}
         }
-        envelope::respond(status, self.code(), self.message(), self.data())
+        let mut response = envelope::respond(status, self.code(), self.message(), self.data());
+        if let AppError::Unavailable(_) = self {
+            // A store that is down is usually back, or failed over, within seconds.
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Readiness {
     pub status: &'static str,
     /// `sqlite` or `postgres`.
     pub database: &'static str,
+    /// The image store, `fs` or `s3`; a bucket that does not answer makes this a 503.
+    pub storage: &'static str,
 }
 
 /// The process is alive.
@@ -28,27 +30,36 @@ pub async fn healthz() -> HttpResponse {
     envelope::ok("ok", Health { status: "ok" })
 }
 
-/// The database answers.
+/// The database and the image store answer.
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses(
     (status = 200, body = Envelope<Readiness>),
-    (status = 503, description = "database unreachable (code 503)"),
+    (status = 503, description = "database or object store unreachable (code 503, Retry-After)"),
 ))]
 pub async fn readyz(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
     let database = match ctx.db.backend() {
         crate::store::Backend::Sqlite => "sqlite",
         crate::store::Backend::Postgres => "postgres",
     };
-    match tokio::time::timeout(Duration::from_secs(2), ctx.db.ping()).await {
-        Ok(Ok(())) => Ok(envelope::ok(
-            "ready",
-            Readiness {
-                status: "ready",
-                database,
-            },
-        )),
-        Ok(Err(e)) => Err(AppError::Unavailable(format!("database: {e}"))),
-        Err(_) => Err(AppError::Unavailable("database: ping timed out".into())),
+    let images = ctx.codes.images();
+    // Both at once: the answer comes within 2 s even when both are down.
+    let (db, store) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(2), ctx.db.ping()),
+        images.ping()
+    );
+    match db {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(AppError::Unavailable(format!("database: {e}"))),
+        Err(_) => return Err(AppError::Unavailable("database: ping timed out".into())),
     }
+    store?;
+    Ok(envelope::ok(
+        "ready",
+        Readiness {
+            status: "ready",
+            database,
+            storage: images.backend(),
+        },
+    ))
 }
 
 /// Prometheus metrics (OpenMetrics text, not an envelope).
