@@ -519,10 +519,93 @@ mod tests {
                 "topsecretvalue",
             );
             jail.set_env("APP__ADMIN__TOKEN", "admintokenvalue");
+            jail.set_env("APP__STORAGE__SECRET_ACCESS_KEY", "bucketsecretvalue");
             let s = load_in_jail(jail, None).expect("valid");
             let shown = format!("{s:?}");
             assert!(!shown.contains("topsecretvalue") && !shown.contains("admintokenvalue"));
+            assert!(!shown.contains("bucketsecretvalue"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn an_s3_store_names_the_first_missing_or_bad_key() {
+        let s3 = [
+            ("APP__STORAGE__BACKEND", "s3"),
+            ("APP__STORAGE__BUCKET", "codes"),
+            ("APP__STORAGE__ACCESS_KEY_ID", "id"),
+            ("APP__STORAGE__SECRET_ACCESS_KEY", "secret"),
+        ];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut vars = s3.to_vec();
+            vars.push(extra);
+            vars
+        };
+        let cases = [
+            (s3[..1].to_vec(), "storage.bucket"),
+            (s3[..2].to_vec(), "storage.access_key_id"),
+            (s3[..3].to_vec(), "storage.secret_access_key"),
+            (
+                with(("APP__STORAGE__ENDPOINT", "minio:9000")),
+                "storage.endpoint",
+            ),
+            (
+                with(("APP__STORAGE__PREFIX", "wxa//codes")),
+                "storage.prefix",
+            ),
+            (with(("APP__STORAGE__PREFIX", "../up")), "storage.prefix"),
+            (vec![("APP__STORAGE__BACKEND", "gcs")], "storage.backend"),
+        ];
+        for (vars, key) in cases {
+            Jail::expect_with(|jail| {
+                for (var, value) in &vars {
+                    jail.set_env(var, value);
+                }
+                let err = load_in_jail(jail, None).expect_err(key).to_string();
+                assert!(err.contains(key), "`{err}` should name {key}");
+                assert!(!err.contains('\n'), "one line: {err}");
+                Ok(())
+            });
+        }
+        Jail::expect_with(|jail| {
+            jail.set_env("APP__STORAGE__PUBLIC_BASE_URL", "cdn.example.com");
+            let err = load_in_jail(jail, None).expect_err("not a URL").to_string();
+            assert!(err.contains("storage.public_base_url"), "{err}");
+            for (var, value) in s3 {
+                jail.set_env(var, value);
+            }
+            jail.set_env(
+                "APP__STORAGE__PUBLIC_BASE_URL",
+                "https://cdn.example.com/codes/",
+            );
+            jail.set_env("APP__STORAGE__PREFIX", "/wxa/");
+            let s = load_in_jail(jail, None).expect("a complete s3 store");
+            assert_eq!(s.storage.backend, StorageBackend::S3);
+            assert_eq!(s.storage.region, "us-east-1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn addressing_is_virtual_hosted_on_aws_oss_and_cos_and_path_style_elsewhere() {
+        let mut storage = Settings::built_in().expect("built-in settings").storage;
+        for (endpoint, virtual_hosted) in [
+            ("", true),
+            ("https://s3.eu-west-1.amazonaws.com", true),
+            ("https://oss-cn-hangzhou.aliyuncs.com", true),
+            ("https://cos.ap-guangzhou.myqcloud.com", true),
+            ("http://127.0.0.1:9000", false),
+            ("https://minio.internal.example.com", false),
+            ("https://notaliyuncs.com", false),
+        ] {
+            storage.endpoint = endpoint.into();
+            assert_eq!(storage.virtual_hosted(), virtual_hosted, "{endpoint}");
+        }
+        storage.addressing_style = AddressingStyle::Path;
+        storage.endpoint = "https://oss-cn-hangzhou.aliyuncs.com".into();
+        assert!(!storage.virtual_hosted());
+        storage.addressing_style = AddressingStyle::Virtual;
+        storage.endpoint = "http://127.0.0.1:9000".into();
+        assert!(storage.virtual_hosted());
     }
 }
