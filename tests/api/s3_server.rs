@@ -84,6 +84,7 @@ impl S3Server {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let _ = child.kill();
+        let _ = child.wait();
         panic!("the S3 server did not listen within 10 s");
     }
 

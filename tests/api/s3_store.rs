@@ -304,6 +304,19 @@ async fn a_store_that_is_down_is_a_503_with_retry_after_within_2_s_and_cached_an
         let again = app.get(&image_path(&before["data"])).await;
         assert_eq!(again.status(), 200, "{outage}");
         assert_eq!(again.bytes().await.unwrap(), bytes);
+        // An instance that never answered it has its record: answered from that.
+        let (peer, peer_context, peer_handle) = app.another_instance(|_| {}).await;
+        let res = app
+            .client
+            .get(format!("{peer}/api/qr_code?scene=up"))
+            .send()
+            .await
+            .unwrap();
+        let (status, from_record) = envelope(res).await;
+        assert_eq!(status, 200, "{outage}: {from_record}");
+        assert_eq!(from_record["data"]["id"], before["data"]["id"]);
+        peer_handle.stop(true).await;
+        peer_context.db.close().await;
         // An image this instance never read needs the store.
         let started = Instant::now();
         let res = app.get(&format!("/image/{}.jpg", "1".repeat(64))).await;
