@@ -24,12 +24,12 @@ use secrecy::ExposeSecret;
 use super::{IMMUTABLE, ImageError, content_type_of};
 use crate::config::StorageSettings;
 
-/// Connecting to a healthy store on the same network takes milliseconds.
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Connecting to a healthy store in the same region takes milliseconds.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 /// One request, body included (images are tens of kilobytes).
-const REQUEST_TIMEOUT: Duration = Duration::from_millis(1500);
-/// The whole operation, retries included: the 503 comes within 2 s.
-const DEADLINE: Duration = Duration::from_millis(1800);
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(1000);
+/// The whole operation, retries included: the 503 comes well within 2 s.
+const DEADLINE: Duration = Duration::from_millis(1500);
 /// Memory for images read back for serving.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
