@@ -45,7 +45,7 @@ pub struct StoredImage {
 
 pub struct Bucket {
     store: AmazonS3,
-    /// For messages: the client's own `Debug` would show its credentials.
+    /// For messages (the client's `Debug` is its whole configuration, keys included).
     name: String,
     /// Key prefix without slashes at either end; empty for the bucket's root.
     prefix: String,
