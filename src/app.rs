@@ -10,11 +10,12 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 
-use crate::config::Settings;
+use crate::config::{Settings, StorageBackend};
 use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::services::admission::Gate;
 use crate::services::codes::CodeService;
+use crate::services::codes::images::ImageError;
 use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::open_platform::OpenPlatformService;
@@ -59,6 +60,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Deps(#[from] DepsError),
+    #[error("storage: {0}")]
+    Images(#[from] ImageError),
 }
 
 pub struct Application {
@@ -73,7 +76,9 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         let db = Db::connect(&settings.database).await?;
         db.migrate().await?;
-        prepare_storage(&settings.storage.dir)?;
+        if settings.storage.backend == StorageBackend::Fs {
+            prepare_storage(&settings.storage.dir)?;
+        }
 
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&addr).map_err(|source| StartupError::Bind {
@@ -95,7 +100,7 @@ impl Application {
             deps.settings.codes.public_limited,
         ));
         let context = AppContext {
-            codes: CodeService::new(&deps),
+            codes: CodeService::new(&deps)?,
             links: LinkService::new(&deps),
             users,
             gate,
@@ -198,12 +203,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
         .configure(openapi::configure)
         // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.
         .service(web::resource(r"/{hidden:(.*/)?\..*}").to(not_found))
-        // Image names are content hashes: clients and CDNs may keep them for a year.
-        .service(
-            web::scope("/image")
-                .wrap(from_fn(controllers::qr_code::immutable_images))
-                .service(Files::new("", &settings.storage.dir).default_handler(web::to(not_found))),
-        )
+        .configure(|cfg| controllers::images::configure(cfg, context))
         .service(
             Files::new("/", PathBuf::from(&settings.server.static_dir))
                 .index_file("index.html")

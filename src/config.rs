@@ -156,10 +156,68 @@ pub struct SchemesSettings {
     pub reuse_min_remaining_secs: u64,
 }
 
+/// Where code images live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// A local folder (`storage.dir`): one instance, or a shared volume.
+    Fs,
+    /// An S3-compatible bucket: what a cluster shares.
+    S3,
+}
+
+/// How the bucket is named in S3 request URLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AddressingStyle {
+    /// Virtual-hosted on AWS, Aliyun OSS and Tencent COS endpoints, else path-style.
+    Auto,
+    /// `endpoint/bucket/key`: MinIO and most S3-compatible servers and gateways.
+    Path,
+    /// `bucket.endpoint/key`: required by Aliyun OSS, preferred by AWS and COS.
+    Virtual,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageSettings {
+    pub backend: StorageBackend,
+    /// `fs`: the image folder.
     pub dir: PathBuf,
+    pub bucket: String,
+    /// Empty: AWS S3 in `region`.
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    /// Key prefix inside the bucket (`wxa/`); empty = the bucket's root.
+    pub prefix: String,
+    /// Set: image URLs are `public_base_url/<file>` (a CDN or the bucket's own URL).
+    pub public_base_url: String,
+    pub addressing_style: AddressingStyle,
+}
+
+impl StorageSettings {
+    /// Whether requests name the bucket in the host (`auto` resolved by the endpoint).
+    pub fn virtual_hosted(&self) -> bool {
+        match self.addressing_style {
+            AddressingStyle::Path => false,
+            AddressingStyle::Virtual => true,
+            AddressingStyle::Auto => {
+                // These providers refuse (OSS) or are phasing out (AWS, COS) path-style
+                // requests; everything else (MinIO, gateways) is path-style by default.
+                let host = url::Url::parse(&self.endpoint)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+                match host {
+                    None => self.endpoint.is_empty(),
+                    Some(host) => ["amazonaws.com", "aliyuncs.com", "myqcloud.com"]
+                        .iter()
+                        .any(|d| host == *d || host.ends_with(&format!(".{d}"))),
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -325,6 +383,7 @@ impl Settings {
                 "must be 1..=30 (WeChat's window)",
             ));
         }
+        check_storage(&self.storage)?;
         if self.codes.unlimited_per_minute == 0 {
             return Err(ConfigError::key(
                 "codes.unlimited_per_minute",
@@ -374,6 +433,41 @@ fn check_database_url(url: &str) -> Result<(), ConfigError> {
             format!("unsupported scheme `{other}` (use sqlite:// or postgres://)"),
         )),
     }
+}
+
+fn check_storage(storage: &StorageSettings) -> Result<(), ConfigError> {
+    if !storage.public_base_url.is_empty() {
+        check_http_url("storage.public_base_url", &storage.public_base_url)?;
+    }
+    if storage.backend == StorageBackend::Fs {
+        return Ok(());
+    }
+    let required = |key: &str, value: &str| {
+        if value.trim().is_empty() {
+            Err(ConfigError::key(key, "required when backend = \"s3\""))
+        } else {
+            Ok(())
+        }
+    };
+    required("storage.bucket", &storage.bucket)?;
+    required("storage.region", &storage.region)?;
+    required("storage.access_key_id", &storage.access_key_id)?;
+    required(
+        "storage.secret_access_key",
+        storage.secret_access_key.expose_secret(),
+    )?;
+    if !storage.endpoint.is_empty() {
+        check_http_url("storage.endpoint", &storage.endpoint)?;
+    }
+    let prefix = storage.prefix.trim_matches('/');
+    let bad_segment = prefix.split('/').any(|s| matches!(s, "" | "." | ".."));
+    if (!prefix.is_empty() && bad_segment) || prefix.contains(['\\', '?', '#']) {
+        return Err(ConfigError::key(
+            "storage.prefix",
+            "must be path segments like \"wxa/\" (no empty, . or .. segments)",
+        ));
+    }
+    Ok(())
 }
 
 fn check_http_url(key: &str, value: &str) -> Result<(), ConfigError> {
@@ -479,10 +573,93 @@ mod tests {
                 "topsecretvalue",
             );
             jail.set_env("APP__ADMIN__TOKEN", "admintokenvalue");
+            jail.set_env("APP__STORAGE__SECRET_ACCESS_KEY", "bucketsecretvalue");
             let s = load_in_jail(jail, None).expect("valid");
             let shown = format!("{s:?}");
             assert!(!shown.contains("topsecretvalue") && !shown.contains("admintokenvalue"));
+            assert!(!shown.contains("bucketsecretvalue"));
             Ok(())
         });
+    }
+
+    #[test]
+    fn an_s3_store_names_the_first_missing_or_bad_key() {
+        let s3 = [
+            ("APP__STORAGE__BACKEND", "s3"),
+            ("APP__STORAGE__BUCKET", "codes"),
+            ("APP__STORAGE__ACCESS_KEY_ID", "id"),
+            ("APP__STORAGE__SECRET_ACCESS_KEY", "secret"),
+        ];
+        let with = |extra: (&'static str, &'static str)| {
+            let mut vars = s3.to_vec();
+            vars.push(extra);
+            vars
+        };
+        let cases = [
+            (s3[..1].to_vec(), "storage.bucket"),
+            (s3[..2].to_vec(), "storage.access_key_id"),
+            (s3[..3].to_vec(), "storage.secret_access_key"),
+            (
+                with(("APP__STORAGE__ENDPOINT", "minio:9000")),
+                "storage.endpoint",
+            ),
+            (
+                with(("APP__STORAGE__PREFIX", "wxa//codes")),
+                "storage.prefix",
+            ),
+            (with(("APP__STORAGE__PREFIX", "../up")), "storage.prefix"),
+            (vec![("APP__STORAGE__BACKEND", "gcs")], "storage.backend"),
+        ];
+        for (vars, key) in cases {
+            Jail::expect_with(|jail| {
+                for (var, value) in &vars {
+                    jail.set_env(var, value);
+                }
+                let err = load_in_jail(jail, None).expect_err(key).to_string();
+                assert!(err.contains(key), "`{err}` should name {key}");
+                assert!(!err.contains('\n'), "one line: {err}");
+                Ok(())
+            });
+        }
+        Jail::expect_with(|jail| {
+            jail.set_env("APP__STORAGE__PUBLIC_BASE_URL", "cdn.example.com");
+            let err = load_in_jail(jail, None).expect_err("not a URL").to_string();
+            assert!(err.contains("storage.public_base_url"), "{err}");
+            for (var, value) in s3 {
+                jail.set_env(var, value);
+            }
+            jail.set_env(
+                "APP__STORAGE__PUBLIC_BASE_URL",
+                "https://cdn.example.com/codes/",
+            );
+            jail.set_env("APP__STORAGE__PREFIX", "/wxa/");
+            let s = load_in_jail(jail, None).expect("a complete s3 store");
+            assert_eq!(s.storage.backend, StorageBackend::S3);
+            assert_eq!(s.storage.region, "us-east-1");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn addressing_is_virtual_hosted_on_aws_oss_and_cos_and_path_style_elsewhere() {
+        let mut storage = Settings::built_in().expect("built-in settings").storage;
+        for (endpoint, virtual_hosted) in [
+            ("", true),
+            ("https://s3.eu-west-1.amazonaws.com", true),
+            ("https://oss-cn-hangzhou.aliyuncs.com", true),
+            ("https://cos.ap-guangzhou.myqcloud.com", true),
+            ("http://127.0.0.1:9000", false),
+            ("https://minio.internal.example.com", false),
+            ("https://notaliyuncs.com", false),
+        ] {
+            storage.endpoint = endpoint.into();
+            assert_eq!(storage.virtual_hosted(), virtual_hosted, "{endpoint}");
+        }
+        storage.addressing_style = AddressingStyle::Path;
+        storage.endpoint = "https://oss-cn-hangzhou.aliyuncs.com".into();
+        assert!(!storage.virtual_hosted());
+        storage.addressing_style = AddressingStyle::Virtual;
+        storage.endpoint = "http://127.0.0.1:9000".into();
+        assert!(storage.virtual_hosted());
     }
 }

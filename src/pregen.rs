@@ -2,7 +2,8 @@
 //! service as `/api/qr_code` (WeChat's advice for large numbers of codes).
 //!
 //! The `codes` table is the journal: a scene whose record exists is skipped, and a record
-//! is written only after its image is complete in place (temp file, then rename). So a
+//! is written only after its image is complete in the store (a temp file renamed into
+//! place, or one PUT to the bucket). So a
 //! run stopped anywhere (Ctrl-C, a kill, a crash) is resumed by running it again, with
 //! nothing lost and nothing made twice. Ctrl-C stops handing out scenes and lets the
 //! codes in flight finish.
@@ -58,13 +59,15 @@ pub struct PregenArgs {
 }
 
 /// The code service built from settings, as `Application::build` builds it, without
-/// the HTTP server. The image folder is prepared (temp files of dead writers removed).
+/// the HTTP server. The image folder is prepared (temp files of dead writers removed), or
+/// the bucket asked once: a run whose codes could not be stored stops before it starts.
 pub async fn code_service(settings: Settings) -> Result<(Arc<CodeService>, Db), BoxError> {
     let db = Db::connect(&settings.database).await?;
     db.migrate().await?;
     let deps = ServiceDeps::build(settings, db.clone()).await?;
-    let codes = crate::services::codes::CodeService::new(&deps);
+    let codes = crate::services::codes::CodeService::new(&deps)?;
     codes.images().prepare()?;
+    codes.images().ping().await?;
     Ok((codes, db))
 }
 

@@ -22,6 +22,8 @@ pub struct Readiness {
     pub database: &'static str,
     /// `up`, `down` (each instance goes on alone; still ready) or `off` (not configured).
     pub redis: &'static str,
+    /// The image store, `fs` or `s3`; a bucket that does not answer makes this a 503.
+    pub storage: &'static str,
 }
 
 /// The process is alive.
@@ -30,16 +32,18 @@ pub async fn healthz() -> HttpResponse {
     envelope::ok("ok", Health { status: "ok" })
 }
 
-/// The database answers (Redis is reported, but an instance is ready without it).
+/// The database and the image store answer (Redis is reported, but an instance is
+/// ready without it).
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses(
     (status = 200, body = Envelope<Readiness>),
-    (status = 503, description = "database unreachable (code 503)"),
+    (status = 503, description = "database or object store unreachable (code 503, Retry-After)"),
 ))]
 pub async fn readyz(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
     let database = match ctx.db.backend() {
         crate::store::Backend::Sqlite => "sqlite",
         crate::store::Backend::Postgres => "postgres",
     };
+    let images = ctx.codes.images();
     let redis = async {
         match &ctx.redis {
             None => "off",
@@ -47,24 +51,31 @@ pub async fn readyz(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
             Some(_) => "down",
         }
     };
-    let (db, redis) = tokio::join!(
+    // All at once: the answer comes within 2 s even when everything is down.
+    let (db, store, redis) = tokio::join!(
         tokio::time::timeout(Duration::from_secs(2), ctx.db.ping()),
+        images.ping(),
         redis
     );
     match db {
-        Ok(Ok(())) => Ok(envelope::ok(
-            "ready",
-            Readiness {
-                status: "ready",
-                database,
-                redis,
-            },
-        )),
-        Ok(Err(e)) => Err(AppError::StoreUnavailable(format!("database: {e}"))),
-        Err(_) => Err(AppError::StoreUnavailable(
-            "database: ping timed out".into(),
-        )),
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(AppError::StoreUnavailable(format!("database: {e}"))),
+        Err(_) => {
+            return Err(AppError::StoreUnavailable(
+                "database: ping timed out".into(),
+            ));
+        }
     }
+    store?;
+    Ok(envelope::ok(
+        "ready",
+        Readiness {
+            status: "ready",
+            database,
+            redis,
+            storage: images.backend(),
+        },
+    ))
 }
 
 /// Prometheus metrics (OpenMetrics text, not an envelope).

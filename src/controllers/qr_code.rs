@@ -2,10 +2,7 @@
 
 use std::borrow::Cow;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{CACHE_CONTROL, ContentType, HeaderValue};
-use actix_web::middleware::Next;
+use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use bytes::Bytes;
@@ -66,7 +63,7 @@ pub struct QrCodeInput {
 #[derive(Serialize, ToSchema)]
 pub struct QrCodeData<'a> {
     pub id: i64,
-    /// Absolute URL of the image under `/image/`.
+    /// Absolute URL of the image: under `/image/`, or `storage.public_base_url` when set.
     pub url: &'a str,
     pub kind: &'static str,
     pub width: u32,
@@ -218,22 +215,6 @@ fn bracketed_color(input: &Input) -> Option<Value> {
         }
     }
     (!map.is_empty()).then_some(Value::Object(map))
-}
-
-/// Stored images never change (their names are content hashes): let clients and CDNs
-/// keep them. Errors (a 404) are not marked.
-pub async fn immutable_images(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let mut res = next.call(req).await?;
-    if res.status().is_success() {
-        res.headers_mut().insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
-        );
-    }
-    Ok(res)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

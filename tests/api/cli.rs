@@ -19,6 +19,7 @@ fn a_bad_config_stops_startup_with_one_line_naming_the_key() {
         ("APP__WECHAT__TOKEN_MODE", "sometimes", "wechat.token_mode"),
         ("APP__SERVER__PORT", "70000", "server.port"),
         ("APP__DATABASE__URL", "::not a url::", "database.url"),
+        ("APP__STORAGE__BACKEND", "s3", "storage.bucket"),
     ] {
         let out = wxa(dir.path())
             .arg("serve")

@@ -10,8 +10,8 @@ use wxa_backend::config::Settings;
 use crate::helpers::{INTERNAL_KEY, TEST_APP_ID, TestApp, envelope};
 use crate::on_both_databases;
 
-const UNLIMIT: &str = "wxa/getwxacodeunlimit";
-const LIMITED: &str = "wxa/getwxacode";
+pub const UNLIMIT: &str = "wxa/getwxacodeunlimit";
+pub const LIMITED: &str = "wxa/getwxacode";
 const QRCODE: &str = "cgi-bin/wxaapp/createwxaqrcode";
 
 /// Like `on_both_databases!`, with settings changed before the app starts.

@@ -167,6 +167,11 @@ async fn with_redis_hung_or_dead_each_instance_goes_on_alone_and_rejoins() {
     let (p50_up, p50_down) = (median(up.clone()), median(down.clone()));
     let max_up = up.iter().max().copied().unwrap();
     let max_down = down.iter().max().copied().unwrap();
+    let p90 = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() * 9 / 10]
+    };
+    let (p90_up, p90_down) = (p90(up.clone()), p90(down.clone()));
     eprintln!(
         "redis hung: cold {cold:?}; p50 {p50_down:?} max {max_down:?}; redis up: p50 {p50_up:?} max {max_up:?}"
     );
@@ -176,9 +181,11 @@ async fn with_redis_hung_or_dead_each_instance_goes_on_alone_and_rejoins() {
         p50_down < p50_up + Duration::from_millis(100),
         "{p50_down:?} vs {p50_up:?}"
     );
+    // The slowest are at the mercy of a shared, loaded machine: the 90th percentile
+    // says what the outage costs.
     assert!(
-        max_down < max_up + Duration::from_millis(250),
-        "{max_down:?} vs {max_up:?}"
+        p90_down < p90_up + Duration::from_millis(150),
+        "{p90_down:?} vs {p90_up:?} (max {max_down:?} vs {max_up:?})"
     );
     assert!(cold < Duration::from_secs(1), "{cold:?}");
     app.finish().await;

@@ -16,5 +16,7 @@ mod open_platform;
 mod operations;
 mod pregen;
 mod reliability;
+mod s3_server;
+mod s3_store;
 mod tokens;
 mod users;

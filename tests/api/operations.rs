@@ -92,6 +92,13 @@ on_both_databases! {
         assert_eq!(res.bytes().await.unwrap().as_ref(), png);
         let (status, _) = envelope(app.get("/image/.tmp/").await).await;
         assert_eq!(status, 404, "half-written images are never served");
+        // Only images: whatever else the folder holds is not served.
+        std::fs::write(app.context.settings.storage.dir.join("notes.txt"), b"private").unwrap();
+        std::fs::write(app.context.settings.storage.dir.join("abc.png.tmp"), png).unwrap();
+        for path in ["/image/notes.txt", "/image/abc.png.tmp"] {
+            let (status, _) = envelope(app.get(path).await).await;
+            assert_eq!(status, 404, "{path}");
+        }
     }
 }
 

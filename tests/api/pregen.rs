@@ -8,26 +8,41 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use serde_json::json;
+use wxa_backend::config::StorageBackend;
 
 use crate::codes::{calls, count_codes, decode, files_in, storage};
-use crate::helpers::{TEST_APP_ID, TEST_SECRET, TestApp};
+use crate::helpers::{DbKind, TEST_APP_ID, TEST_SECRET, TestApp};
 use crate::on_both_databases;
+use crate::s3_server::S3Server;
 
 const UNLIMIT: &str = "wxa/getwxacodeunlimit";
 
-/// A config file pointing the child at the test's database, simulator and image folder.
+/// A config file pointing the child at the test's database, simulator and image store.
 fn config(app: &TestApp, dir: &Path, per_minute: u32) -> PathBuf {
     let s = &app.context.settings;
+    let storage = &s.storage;
+    let store = match storage.backend {
+        StorageBackend::Fs => String::new(),
+        StorageBackend::S3 => format!(
+            "backend = \"s3\"\nbucket = \"{}\"\nendpoint = \"{}\"\nprefix = \"{}\"\n\
+             access_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+            storage.bucket,
+            storage.endpoint,
+            storage.prefix,
+            storage.access_key_id,
+            storage.secret_access_key.expose_secret()
+        ),
+    };
     let text = format!(
         "[database]\nurl = \"{db}\"\n\
          [wechat]\nbase_url = \"{base}\"\n\
          [wechat.mini_program.default]\napp_id = \"{TEST_APP_ID}\"\nsecret = \"{TEST_SECRET}\"\n\
          [codes]\nunlimited_per_minute = {per_minute}\n\
-         [storage]\ndir = \"{storage}\"\n\
+         [storage]\ndir = \"{dir}\"\n{store}\
          [log]\nlevel = \"warn\"\n",
         db = s.database.url.expose_secret(),
         base = s.wechat.base_url,
-        storage = s.storage.dir.display(),
+        dir = storage.dir.display(),
     );
     let path = dir.join("pregen.toml");
     std::fs::write(&path, text).unwrap();
@@ -220,4 +235,57 @@ on_both_databases! {
         assert!(app.sim_counters().await["errors"].get("45011").is_none());
         assert_complete(app, &all).await;
     }
+}
+
+#[tokio::test]
+async fn with_an_s3_store_pregen_puts_every_code_in_the_bucket_and_refuses_to_start_when_it_is_down()
+ {
+    let test = "pregen::s3_store";
+    let Some(mut s3) = S3Server::start(test).await else {
+        return;
+    };
+    let app = TestApp::spawn_with(DbKind::Sqlite, test, |s| s3.configure(s, "pregen/"))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&app, dir.path(), 5000);
+    let all = scenes("b", 6);
+    let file = scenes_file(dir.path(), "scenes.txt", &all);
+    let (status, out) = finish(pregen(dir.path(), &config, &file, 3)).await;
+    assert!(status.success(), "{out}");
+    assert!(out.contains("made     6"), "{out}");
+    let files: Vec<String> = sqlx::query_scalar("SELECT file FROM codes ORDER BY file")
+        .fetch_all(app.context.db.pool())
+        .await
+        .unwrap();
+    let keys: Vec<String> = files.iter().map(|f| format!("pregen/{f}")).collect();
+    assert_eq!(s3.keys("pregen/"), keys, "one object per record");
+    for key in &keys {
+        let bytes = s3.object(key).unwrap();
+        assert!(
+            bytes.starts_with(&[0xFF, 0xD8, 0xFF]) && bytes.ends_with(&[0xFF, 0xD9]),
+            "{key}"
+        );
+    }
+    assert!(
+        files_in(&storage(&app)).is_empty(),
+        "nothing on the local disk"
+    );
+    // The server answers and serves what pregen made, without a call.
+    let (_, body) = crate::codes::get_code(&app, "scene=b003&page=pages/index/index").await;
+    assert_eq!(body["data"]["cached"], true, "{body}");
+    let image = app.get(&crate::codes::image_path(&body["data"])).await;
+    assert_eq!(image.status(), 200);
+    assert_eq!(calls(&app, UNLIMIT).await, 6);
+
+    s3.stop();
+    let more = scenes_file(dir.path(), "more.txt", &scenes("m", 3));
+    let (status, out) = finish(pregen(dir.path(), &config, &more, 3)).await;
+    assert!(!status.success(), "{out}");
+    assert!(out.contains("object store unavailable"), "{out}");
+    assert_eq!(
+        (count_codes(&app).await, calls(&app, UNLIMIT).await),
+        (6, 6)
+    );
+    app.finish().await;
 }

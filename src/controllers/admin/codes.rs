@@ -55,7 +55,7 @@ pub struct CodeItem {
     pub content_type: String,
     /// Bytes.
     pub size: i64,
-    /// Absolute image URL: `server.public_url` + `/image/` + file.
+    /// Absolute image URL, as `/api/qr_code` hands it out.
     pub url: String,
     /// Unix seconds.
     pub created_at: i64,
@@ -73,10 +73,9 @@ pub struct CodeDetail {
 }
 
 fn item(ctx: &AppContext, row: CodeRow) -> CodeItem {
-    let base = ctx.settings.server.public_url.trim_end_matches('/');
     CodeItem {
         app: app_name(ctx, &row.app_id),
-        url: format!("{base}/image/{}", row.file),
+        url: ctx.codes.image_url(&row.file),
         id: row.id,
         app_id: row.app_id,
         kind: row.kind,

@@ -86,6 +86,9 @@ pub(super) struct Job {
 impl Job {
     pub(super) async fn run(self) -> AppResult<(Arc<StoredCode>, Bytes)> {
         let svc = &self.service;
+        // A store that is down would lose the code after WeChat made (and counted) it:
+        // find out first, and answer 503 at once.
+        svc.images.ping().await?;
         let counted = self.spec.kind.counts_against_quota() && self.existing.is_none();
         if counted {
             svc.reserve_quota(&self.target.app_id).await?;
@@ -105,10 +108,7 @@ impl Job {
         let svc = &self.service;
         let image = svc.call_wechat(&self.target, &self.spec).await?;
         let file = format!("{}.{}", self.hash, images::extension(image.content_type));
-        svc.images
-            .write(&file, image.bytes.clone())
-            .await
-            .map_err(|e| AppError::internal(format!("writing {file}: {e}")))?;
+        svc.images.write(&file, image.bytes.clone()).await?;
         let size = image.bytes.len() as i64;
         let row = match self.existing {
             Some(id) => {
@@ -151,8 +151,10 @@ impl Job {
                     .map_err(Into::into)
             }
             Err(e) => {
-                // No record, no file: the folder only holds recorded codes.
-                let _ = tokio::fs::remove_file(svc.images.path(file)).await;
+                // No record, no image: the store only holds recorded codes.
+                if let Err(e) = svc.images.remove(file).await {
+                    tracing::warn!(file, error = %e, "could not remove an unrecorded image");
+                }
                 Err(e.into())
             }
         }

@@ -6,7 +6,7 @@
 //! (moka's per-key single flight). Making one runs in its own task, so a client that hangs
 //! up cannot leave the quota, the file and the record out of step.
 
-mod images;
+pub mod images;
 mod job;
 pub mod pacer;
 mod wire;
@@ -28,7 +28,7 @@ use crate::services::mini_program::MiniProgramService;
 use crate::store::Db;
 use crate::store::codes::{self as store, CodeRow};
 
-pub use images::ImageDir;
+use images::{ImageError, ImageStore};
 use job::Job;
 use pacer::Pacer;
 
@@ -45,7 +45,7 @@ pub struct StoredCode {
     pub width: u32,
     pub content_type: &'static str,
     pub file: String,
-    /// Absolute: `server.public_url` + `/image/` + file.
+    /// Absolute: `storage.public_base_url` + file, or `server.public_url` + `/image/` + file.
     pub url: String,
     /// The controller's whole answer for a repeat, serialized once.
     pub repeat_response: OnceLock<Bytes>,
@@ -72,8 +72,9 @@ pub struct CodeService {
     db: Db,
     mini_program: Arc<MiniProgramService>,
     cache: Cache<[u8; 32], Arc<StoredCode>>,
-    images: ImageDir,
+    images: ImageStore,
     pacer: Pacer,
+    /// What image URLs start with, `/` included.
     image_base: String,
     limited_quota: u64,
     per_minute: u32,
@@ -83,7 +84,7 @@ pub struct CodeService {
 }
 
 impl CodeService {
-    pub fn new(deps: &ServiceDeps) -> Arc<Self> {
+    pub fn new(deps: &ServiceDeps) -> Result<Arc<Self>, ImageError> {
         let settings = &deps.settings;
         let lookups = |result| {
             deps.metrics
@@ -94,29 +95,31 @@ impl CodeService {
                 })
                 .clone()
         };
-        Arc::new(CodeService {
+        Ok(Arc::new(CodeService {
             db: deps.db.clone(),
             mini_program: deps.mini_program.clone(),
             cache: Cache::builder()
                 .max_capacity(CACHE_ENTRIES)
                 .time_to_live(CACHE_TTL)
                 .build(),
-            images: ImageDir::new(&settings.storage.dir),
+            images: ImageStore::new(&settings.storage)?,
             pacer: Pacer::new(settings.codes.unlimited_per_minute).shared(deps.redis.clone()),
-            image_base: format!(
-                "{}/image/",
-                settings.server.public_url.trim_end_matches('/')
-            ),
+            image_base: image_base(settings),
             limited_quota: settings.codes.limited_quota,
             per_minute: settings.codes.unlimited_per_minute,
             request_budget: Duration::from_millis(settings.wechat.timeout_ms),
             hits: lookups("hit"),
             misses: lookups("miss"),
-        })
+        }))
     }
 
-    pub fn images(&self) -> &ImageDir {
+    pub fn images(&self) -> &ImageStore {
         &self.images
+    }
+
+    /// The absolute URL handed out for a stored image.
+    pub fn image_url(&self, file: &str) -> String {
+        format!("{}{file}", self.image_base)
     }
 
     /// `unlimited` codes per minute and app, as configured.
@@ -178,17 +181,20 @@ impl CodeService {
             return Ok(result);
         }
         match self.images.read(&result.code.file).await {
-            Ok(bytes) => result.image = Some(bytes.into()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(bytes) => result.image = Some(bytes),
+            Err(ImageError::NotFound) => {
                 // Deleted behind our back: forget the record, so it is made again.
                 self.cache.invalidate(&spec.hash(&target.app_id)).await;
                 result = self.get_or_make(target, spec, wait, admit).await?;
                 if result.image.is_none() {
                     let bytes = self.images.read(&result.code.file).await;
-                    result.image = Some(bytes.map_err(AppError::internal)?.into());
+                    result.image = Some(bytes.map_err(|e| match e {
+                        ImageError::NotFound => AppError::internal("a remade code is missing"),
+                        other => other.into(),
+                    })?);
                 }
             }
-            Err(e) => return Err(AppError::internal(format!("reading a stored code: {e}"))),
+            Err(e) => return Err(e.into()),
         }
         Ok(result)
     }
@@ -205,10 +211,18 @@ impl CodeService {
         let hash = hex(&key);
         let existing = store::find_by_hash(&self.db, &hash).await?;
         if let Some(row) = &existing {
-            if self.images.exists(&row.file).await {
-                return self.stored(row);
+            match self.images.exists(&row.file).await {
+                Ok(true) => return self.stored(row),
+                Ok(false) => {
+                    tracing::warn!(id = row.id, file = %row.file, "stored code image missing; making it again");
+                }
+                // The record is only written once its image is complete; the store is
+                // asked only to notice a deletion behind our back. Unreachable, trust it.
+                Err(e) => {
+                    tracing::warn!(id = row.id, error = %e, "image store not answering; answering from the record");
+                    return self.stored(row);
+                }
             }
-            tracing::warn!(id = row.id, file = %row.file, "stored code image missing; making it again");
         }
         let job = Job {
             service: self.clone(),
@@ -237,10 +251,21 @@ impl CodeService {
             } else {
                 "image/jpeg"
             },
-            url: format!("{}{}", self.image_base, row.file),
+            url: self.image_url(&row.file),
             file: row.file.clone(),
             repeat_response: OnceLock::new(),
         }))
+    }
+}
+
+/// `storage.public_base_url` (a CDN or the bucket) when set, else this product's `/image/`.
+fn image_base(settings: &crate::config::Settings) -> String {
+    match settings.storage.public_base_url.trim_end_matches('/') {
+        "" => format!(
+            "{}/image/",
+            settings.server.public_url.trim_end_matches('/')
+        ),
+        base => format!("{base}/"),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The image folder (`storage.dir`, served at `/image/`). Files are named by content hash
+//! The `fs` backend: the image folder (`storage.dir`, served at `/image/`). Files are named by content hash
 //! and written atomically: into `.tmp/` first (a name unique to this process and hash),
 //! synced, then renamed into place. So every file under `storage.dir` is complete, and a
 //! crash leaves at most a temp file, which the server clears at start and `wxa pregen`
@@ -14,14 +14,6 @@ pub struct ImageDir {
     tmp: PathBuf,
 }
 
-/// The file extension for an image content type.
-pub fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "image/png" => "png",
-        _ => "jpg",
-    }
-}
-
 impl ImageDir {
     pub fn new(dir: &Path) -> Self {
         ImageDir {
@@ -30,8 +22,8 @@ impl ImageDir {
         }
     }
 
-    pub fn path(&self, file: &str) -> PathBuf {
-        self.dir.join(file)
+    pub fn root(&self) -> &Path {
+        &self.dir
     }
 
     /// Writes `bytes` as `file`, all or nothing. One writer per file and process (the
@@ -64,14 +56,16 @@ impl ImageDir {
         written.map_err(io::Error::other)?
     }
 
-    pub async fn exists(&self, file: &str) -> bool {
-        tokio::fs::try_exists(self.dir.join(file))
-            .await
-            .unwrap_or(false)
+    pub async fn exists(&self, file: &str) -> io::Result<bool> {
+        tokio::fs::try_exists(self.dir.join(file)).await
     }
 
     pub async fn read(&self, file: &str) -> io::Result<Vec<u8>> {
         tokio::fs::read(self.dir.join(file)).await
+    }
+
+    pub async fn remove(&self, file: &str) -> io::Result<()> {
+        tokio::fs::remove_file(self.dir.join(file)).await
     }
 
     /// Creates the folders; removes temp files whose writing process is gone (a crash or
@@ -131,7 +125,7 @@ mod tests {
             .write("cc.jpg", Bytes::from_static(b"\xFF\xD8\xFFimage"))
             .await
             .expect("write");
-        assert!(images.exists("cc.jpg").await);
+        assert!(images.exists("cc.jpg").await.expect("exists"));
         assert_eq!(
             images.read("cc.jpg").await.expect("read"),
             b"\xFF\xD8\xFFimage"
