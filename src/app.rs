@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::services::codes::CodeService;
+use crate::services::gateway::GatewayService;
 use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::open_platform::OpenPlatformService;
@@ -33,6 +34,7 @@ pub struct AppContext {
     pub links: Arc<LinkService>,
     pub users: Arc<UserService>,
     pub open_platform: Arc<OpenPlatformService>,
+    pub gateway: Arc<GatewayService>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,11 +82,14 @@ impl Application {
 
         let deps = ServiceDeps::build(settings, db).await?;
         let tokens = deps.mini_program.tokens.clone();
+        let codes = CodeService::new(&deps);
+        let open_platform = OpenPlatformService::new(&deps);
         let context = AppContext {
-            codes: CodeService::new(&deps),
+            gateway: GatewayService::new(&deps, open_platform.clone(), codes.clone()),
+            codes,
             links: LinkService::new(&deps),
             users: UserService::new(&deps),
-            open_platform: OpenPlatformService::new(&deps),
+            open_platform,
             settings: deps.settings,
             db: deps.db,
             metrics: deps.metrics,
@@ -171,6 +176,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
         .configure(controllers::users::configure)
         .configure(controllers::open_platform::configure)
         .configure(controllers::admin::configure)
+        .configure(|cfg| controllers::gateway::configure(cfg, &context.gateway))
         .configure(openapi::configure)
         // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.
         .service(web::resource(r"/{hidden:(.*/)?\..*}").to(not_found))

@@ -27,6 +27,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub session: SessionSettings,
     pub log: LogSettings,
+    pub gateway: GatewaySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,6 +154,41 @@ pub struct SessionSettings {
     pub ttl_secs: u64,
 }
 
+/// The WeChat API gateway (`/wx/`): other services' SDKs, each with a client key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    pub enabled: bool,
+    /// Lifetime of the stand-in tokens handed to clients.
+    pub token_ttl_secs: u64,
+    #[serde(default)]
+    pub clients: BTreeMap<String, GatewayClient>,
+}
+
+impl GatewaySettings {
+    /// `/wx/` exists only when enabled with at least one client.
+    pub fn is_on(&self) -> bool {
+        self.enabled && !self.clients.is_empty()
+    }
+}
+
+/// One service allowed through the gateway; its name shows in metrics and logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayClient {
+    /// The client's stand-in for the app secret.
+    pub key: SecretString,
+    /// Names of `[wechat.mini_program.<name>]` it may act for.
+    #[serde(default)]
+    pub apps: Vec<String>,
+    /// It may also act for any Open Platform authorizer.
+    #[serde(default)]
+    pub authorizers: bool,
+    /// API paths it may call: `wxa/*`, `sns/jscode2session`, `*` for all.
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -277,7 +313,63 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        self.check_gateway()?;
         Ok(self)
+    }
+
+    /// Client names become metric labels and part of stand-in tokens, so they are short
+    /// and plain; every app a client names must exist; keys must be set and distinct
+    /// (a key picks its client).
+    fn check_gateway(&self) -> Result<(), ConfigError> {
+        let gateway = &self.gateway;
+        if gateway.token_ttl_secs == 0 || gateway.token_ttl_secs > 7200 {
+            return Err(ConfigError::key(
+                "gateway.token_ttl_secs",
+                "must be 1..=7200 (SDKs expect WeChat's lifetime at most)",
+            ));
+        }
+        let mut keys: Vec<(&str, &str)> = Vec::new();
+        for (name, client) in &gateway.clients {
+            let at = |field: &str| format!("gateway.clients.{name}.{field}");
+            let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+            if name.is_empty() || name.len() > 64 || !name.bytes().all(plain) {
+                return Err(ConfigError::key(
+                    &format!("gateway.clients.{name}"),
+                    "a client name is 1..=64 letters, digits, `_` or `-`",
+                ));
+            }
+            for app in &client.apps {
+                if !self.wechat.mini_program.contains_key(app) {
+                    return Err(ConfigError::key(
+                        &at("apps"),
+                        format!("unknown app `{app}` (no [wechat.mini_program.{app}] section)"),
+                    ));
+                }
+            }
+            for pattern in &client.allow {
+                if let Err(rule) = check_allow_pattern(pattern) {
+                    return Err(ConfigError::key(
+                        &at("allow"),
+                        format!("`{pattern}`: {rule}"),
+                    ));
+                }
+            }
+            let key = client.key.expose_secret();
+            if gateway.enabled && key.is_empty() {
+                return Err(ConfigError::key(
+                    &at("key"),
+                    "required when gateway.enabled",
+                ));
+            }
+            if let Some((other, _)) = keys.iter().find(|(_, k)| !key.is_empty() && *k == key) {
+                return Err(ConfigError::key(
+                    &at("key"),
+                    format!("the same key as gateway.clients.{other}: a key must name one client"),
+                ));
+            }
+            keys.push((name, key));
+        }
+        Ok(())
     }
 
     /// The app named `name`, or the default app.
@@ -288,6 +380,22 @@ impl Settings {
             .get_key_value(name)
             .map(|(k, v)| (k.as_str(), v))
     }
+}
+
+/// An `allow` entry: `*`, or an API path (`wxa/getwxacodeunlimit`) that may end in `*`.
+fn check_allow_pattern(pattern: &str) -> Result<(), &'static str> {
+    let path = pattern.strip_suffix('*').unwrap_or(pattern);
+    if pattern.is_empty() {
+        return Err("an empty pattern matches nothing");
+    }
+    if path.starts_with('/') {
+        return Err("write API paths without the leading `/` (`wxa/*`)");
+    }
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/');
+    if !path.bytes().all(plain) || path.contains("//") || path.split('/').any(|s| s == "..") {
+        return Err("letters, digits, `_`, `-`, `.` and `/`, with `*` only at the end");
+    }
+    Ok(())
 }
 
 fn first_figment_error(err: figment::Error) -> ConfigError {

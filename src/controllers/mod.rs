@@ -2,6 +2,7 @@
 pub mod admin;
 pub mod app_param;
 pub mod auth;
+pub mod gateway;
 pub mod internal;
 pub mod links;
 pub mod open_platform;

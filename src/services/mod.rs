@@ -1,5 +1,6 @@
 //! The logic between controllers and the outside world.
 pub mod codes;
+pub mod gateway;
 pub mod links;
 pub mod mini_program;
 pub mod open_platform;

@@ -29,6 +29,7 @@ use crate::store::codes::{self as store, CodeRow};
 
 pub use images::ImageDir;
 use job::Job;
+pub use job::QUOTA_EXHAUSTED;
 use pacer::Pacer;
 
 /// Records kept in memory; a record is ~200 bytes.
