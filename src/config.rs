@@ -176,7 +176,8 @@ impl GatewaySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayClient {
-    /// The client's stand-in for the app secret.
+    /// The client's stand-in for the app secret; required once the gateway is enabled.
+    #[serde(default = "no_secret")]
     pub key: SecretString,
     /// Names of `[wechat.mini_program.<name>]` it may act for.
     #[serde(default)]
@@ -382,6 +383,10 @@ impl Settings {
     }
 }
 
+fn no_secret() -> SecretString {
+    SecretString::from("")
+}
+
 /// An `allow` entry: `*`, or an API path (`wxa/getwxacodeunlimit`) that may end in `*`.
 fn check_allow_pattern(pattern: &str) -> Result<(), &'static str> {
     let path = pattern.strip_suffix('*').unwrap_or(pattern);
@@ -508,6 +513,21 @@ mod tests {
             ("APP__DATABASE__URL", "mysql://x/y", "database.url"),
             ("APP__WECHAT__DEFAULT_APP", "nope", "wechat.default_app"),
             ("APP__SERVER__PROT", "1", "server.prot"),
+            (
+                "APP__GATEWAY__CLIENTS__PHP__APPS",
+                "[\"nope\"]",
+                "gateway.clients.php.apps",
+            ),
+            (
+                "APP__GATEWAY__CLIENTS__PHP__ALLOW",
+                "[\"/wxa/../*\"]",
+                "gateway.clients.php.allow",
+            ),
+            (
+                "APP__GATEWAY__TOKEN_TTL_SECS",
+                "0",
+                "gateway.token_ttl_secs",
+            ),
         ];
         for (var, value, key) in cases {
             Jail::expect_with(|jail| {
@@ -523,6 +543,29 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    fn gateway_clients_need_their_own_key_once_enabled() {
+        Jail::expect_with(|jail| {
+            jail.set_env("APP__GATEWAY__CLIENTS__PHP__APPS", "[\"default\"]");
+            let s = load_in_jail(jail, None).expect("a keyless client is fine while disabled");
+            assert!(!s.gateway.is_on());
+            jail.set_env("APP__GATEWAY__ENABLED", "true");
+            let err = load_in_jail(jail, None).expect_err("no key").to_string();
+            assert!(err.contains("gateway.clients.php.key"), "{err}");
+            jail.set_env("APP__GATEWAY__CLIENTS__PHP__KEY", "shared-key");
+            jail.set_env("APP__GATEWAY__CLIENTS__JAVA__KEY", "shared-key");
+            let err = load_in_jail(jail, None)
+                .expect_err("one key, two clients")
+                .to_string();
+            assert!(err.contains("gateway.clients.php.key"), "{err}");
+            jail.set_env("APP__GATEWAY__CLIENTS__JAVA__KEY", "its-own-key");
+            let s = load_in_jail(jail, None).expect("valid");
+            assert!(s.gateway.is_on());
+            assert!(!format!("{s:?}").contains("shared-key"), "keys never print");
+            Ok(())
+        });
     }
 
     #[test]

@@ -28,6 +28,10 @@ use crate::wechat::forward::{Forwarded, ForwardedBody};
 
 /// Largest body forwarded (media uploads); larger ones are refused with 45001.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// A body over the cap is read and dropped up to this, so the client gets 45001 instead
+/// of a connection closed under it; past it the connection is closed. Only a client with
+/// a live stand-in token gets this far.
+const MAX_DRAINED_BYTES: usize = 4 * MAX_BODY_BYTES;
 /// A stable_token request body is a few fields.
 const MAX_TOKEN_BODY_BYTES: usize = 64 * 1024;
 /// The Content-Type WeChat puts on its JSON answers.
@@ -110,7 +114,7 @@ async fn forward(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+    if declared.is_some_and(|n| n > MAX_DRAINED_BYTES) {
         return wechat_fault(gateway.refuse(&call, MEDIA_TOO_LARGE));
     }
     let body = match read_body(payload, MAX_BODY_BYTES).await {
@@ -124,17 +128,23 @@ async fn forward(
     answer(gateway.forward(call, out).await)
 }
 
-/// The body, or `None` past `cap` bytes; `Err` when it could not be read.
+/// The body, or `None` past `cap` bytes; `Err` when it could not be read. A body over
+/// the cap is read on (and dropped) up to `MAX_DRAINED_BYTES`, so that the client, still
+/// sending, gets the answer rather than a broken connection.
 async fn read_body(mut payload: web::Payload, cap: usize) -> Result<Option<bytes::Bytes>, ()> {
     let mut body = web::BytesMut::new();
+    let mut seen = 0usize;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ())?;
-        if body.len() + chunk.len() > cap {
+        seen += chunk.len();
+        if seen > MAX_DRAINED_BYTES {
             return Ok(None);
         }
-        body.extend_from_slice(&chunk);
+        if seen <= cap {
+            body.extend_from_slice(&chunk);
+        }
     }
-    Ok(Some(body.freeze()))
+    Ok((seen <= cap).then(|| body.freeze()))
 }
 
 /// The first value of each query key, decoded.

@@ -9,6 +9,7 @@ mod chromium;
 mod cli;
 mod codes;
 mod envelope;
+mod gateway;
 mod links;
 mod open_platform;
 mod operations;

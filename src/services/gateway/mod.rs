@@ -209,14 +209,15 @@ impl GatewayService {
             if self.mini_program.tokens.knows(name) {
                 return Ok(Target::configured(name, appid));
             }
-        } else if client.authorizers && self.open_platform.enabled() {
-            if self.open_platform.authorizer(appid).await.is_ok() {
-                return Ok(Target {
-                    name: appid.to_owned(),
-                    app_id: appid.to_owned(),
-                    source: TokenSource::Authorizer,
-                });
-            }
+        } else if client.authorizers
+            && self.open_platform.enabled()
+            && self.open_platform.authorizer(appid).await.is_ok()
+        {
+            return Ok(Target {
+                name: appid.to_owned(),
+                app_id: appid.to_owned(),
+                source: TokenSource::Authorizer,
+            });
         }
         Err(refusal(faults::INVALID_APPID))
     }

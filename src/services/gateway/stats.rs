@@ -44,8 +44,13 @@ pub struct GatewayCalls {
     pub last_call_at: i64,
 }
 
+/// `(client, api, errcode)`.
+type RowKey = (String, String, String);
+/// `(calls, unix second of the last)`.
+type RowCount = (u64, i64);
+
 pub struct GatewayStats {
-    rows: Mutex<BTreeMap<(String, String, String), (u64, i64)>>,
+    rows: Mutex<BTreeMap<RowKey, RowCount>>,
     metrics: Arc<Metrics>,
 }
 
