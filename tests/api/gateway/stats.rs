@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::chromium;
 use crate::helpers::{TEST_APP_ID, envelope};
 use crate::on_both_databases;
 
@@ -57,5 +58,27 @@ on_both_databases! {
         for made_up in ["invented-path-7f3a9c", "evil-4b1d", "made-up-token", "wrong-key-0e2c"] {
             assert!(!metrics.contains(made_up), "{made_up} became a label");
         }
+    }
+
+    async fn the_admin_page_shows_the_gateways_clients_and_calls(app: &TestApp) {
+        let Some(browser) = chromium::find(module_path!()) else {
+            return;
+        };
+        let php = stand_in(app, PHP_KEY).await;
+        assert_eq!(scheme_through(app, &php).await["errcode"], 0);
+        let reader = stand_in(app, READER_KEY).await;
+        assert_errcode(&wx(post(app, "wxa/getwxacode", &reader, json!({})).await).await, 48001);
+
+        let page = app.url(&format!("/admin/#token={ADMIN_TOKEN}&tab=gateway"));
+        let dom = chromium::run(&browser, &page, &["--dump-dom"]).await;
+        assert!(dom.contains("data-state=\"ready\""), "{dom}");
+        assert!(dom.contains("网关已启用"), "{dom}");
+        for text in ["<strong>php</strong>", "<strong>reader</strong>", "wxa/queryscheme", "<td>wxa/*</td>", "<td>denied</td>", "48001"] {
+            assert!(dom.contains(text), "{text} missing: {dom}");
+        }
+        assert!(!dom.contains(PHP_KEY) && !dom.contains(ADMIN_TOKEN));
+        let shot = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("admin-gateway.png");
+        chromium::run(&browser, &page, &[format!("--screenshot={}", shot.display()), "--window-size=1366,900".to_owned()]).await;
+        assert!(std::fs::read(&shot).unwrap().starts_with(b"\x89PNG"));
     }
 }
