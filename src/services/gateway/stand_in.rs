@@ -9,8 +9,8 @@
 //!   `token_ttl_secs` have passed, or when the client loses the app;
 //! - can never be a WeChat token: it has our prefix and our MAC, and WeChat refuses it.
 //!
-//! Only letters, digits, `_` and `-`; at most 4 + 12 + 98 + 43 = 157 characters (client
-//! names are at most 64 bytes, appids at most 64).
+//! Only letters, digits, `_` and `-`; at most 4 + 183 + 43 = 230 characters (client names
+//! are at most 64 bytes, appids at most 64), about 100 for a usual name and appid.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -118,7 +118,8 @@ mod tests {
         let clients = clients("key-of-php");
         let php = clients.by_name("php").unwrap();
         let token = mint(php, "wx1111111111111111", T0);
-        assert!(token.len() <= 512);
+        let longest = mint(php, &"w".repeat(MAX_APPID_LEN), T0);
+        assert!(token.len() < 100 && longest.len() <= 230, "{longest}");
         assert!(
             token
                 .bytes()
