@@ -242,6 +242,55 @@ mod tests {
         assert_eq!(read_errcode(b"\xff\xd8\xff\xe0 jpeg").0, 0);
     }
 
+    fn request(single_use: bool) -> ForwardRequest {
+        ForwardRequest {
+            method: Method::POST,
+            url: url::Url::parse("http://127.0.0.1/wxa/x").unwrap(),
+            content_type: None,
+            body: Bytes::new(),
+            single_use,
+        }
+    }
+
+    fn read(status: u16, errcode: i64) -> Result<Forwarded, TransportError> {
+        Ok(Forwarded {
+            status,
+            content_type: None,
+            content_disposition: None,
+            body: ForwardedBody::Read {
+                bytes: Bytes::new(),
+                errcode,
+            },
+        })
+    }
+
+    #[test]
+    fn busy_5xx_and_transport_errors_are_retried_single_use_codes_only_unsent() {
+        let sent = || {
+            Err(TransportError {
+                message: "reset".into(),
+                not_sent: false,
+            })
+        };
+        let unsent = || {
+            Err(TransportError {
+                message: "refused".into(),
+                not_sent: true,
+            })
+        };
+        let plain = request(false);
+        assert!(worth_retrying(&plain, &read(200, -1)));
+        assert!(worth_retrying(&plain, &read(502, 0)));
+        assert!(worth_retrying(&plain, &sent()));
+        assert!(!worth_retrying(&plain, &read(200, 40001)));
+        assert!(!worth_retrying(&plain, &read(200, 0)));
+        let login = request(true);
+        assert!(!worth_retrying(&login, &read(200, -1)));
+        assert!(!worth_retrying(&login, &read(503, 0)));
+        assert!(!worth_retrying(&login, &sent()));
+        assert!(worth_retrying(&login, &unsent()));
+    }
+
     #[test]
     fn json_text_and_errors_are_read_whole_the_rest_streams() {
         let ct = |v: &'static str| Some(HeaderValue::from_static(v));
