@@ -157,6 +157,13 @@ fn serve(context: AppContext, listener: TcpListener) -> Result<Server, StartupEr
             }))
             .configure(|cfg| routes(cfg, &context))
     })
+    // Streamed answers (the gateway's images and media) leave in several writes; with
+    // Nagle on, the last one waits for the client's delayed ACK (up to 40 ms).
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
     .workers(workers)
     .shutdown_timeout(10)
     .listen(listener)
