@@ -28,17 +28,22 @@ const MAX_IN_FLIGHT: usize = 256;
 const RETRY_BASE: Duration = Duration::from_millis(100);
 /// A streamed answer (an image, media) must have arrived whole within this.
 const STREAM_DEADLINE: Duration = Duration::from_secs(60);
+/// A forwarded body's time to travel on top of `wechat.timeout_ms`: a 10 MiB media upload
+/// gets 10 s more.
+const UPLOAD_ALLOWANCE_PER_MIB: Duration = Duration::from_secs(1);
 /// The metrics and stats name of the gateway's raw calls (their paths are the clients').
 pub const GATEWAY_API: &str = "gateway";
 
 type Stack = Timeout<Retry<RetryPolicy, ConcurrencyLimit<HttpService>>>;
-type ForwardStack = Timeout<Retry<RetryPolicy, ConcurrencyLimit<ForwardService>>>;
+/// No Timeout layer: a forwarded call's deadline depends on its body (see `forward`).
+type ForwardStack = Retry<RetryPolicy, ConcurrencyLimit<ForwardService>>;
 
 #[derive(Clone)]
 pub struct WechatClient {
     base: url::Url,
     stack: Stack,
     forward_stack: ForwardStack,
+    timeout: Duration,
     metrics: Arc<Metrics>,
     calls: Arc<CallStats>,
 }
@@ -72,17 +77,18 @@ impl WechatClient {
                 HttpService::new(http.clone()),
                 in_flight.clone(),
             ));
-        let forward_stack = ServiceBuilder::new()
-            .timeout(timeout)
-            .retry(policy)
-            .service(ConcurrencyLimit::with_semaphore(
-                ForwardService::new(http, timeout.max(STREAM_DEADLINE)),
-                in_flight,
-            ));
+        let forward_stack =
+            ServiceBuilder::new()
+                .retry(policy)
+                .service(ConcurrencyLimit::with_semaphore(
+                    ForwardService::new(http, timeout.max(STREAM_DEADLINE)),
+                    in_flight,
+                ));
         Ok(WechatClient {
             base,
             stack,
             forward_stack,
+            timeout,
             metrics,
             calls: Arc::default(),
         })
@@ -161,16 +167,12 @@ impl WechatClient {
     /// of HTTP 5xx once the retries are spent is an error, as is no answer.
     pub async fn forward(&self, req: ForwardRequest) -> Result<Forwarded, WechatError> {
         let started = Instant::now();
-        let result = self
-            .forward_stack
-            .clone()
-            .oneshot(req)
+        let mib = req.body.len() as f64 / (1024.0 * 1024.0);
+        let deadline = self.timeout + UPLOAD_ALLOWANCE_PER_MIB.mul_f64(mib);
+        let result = tokio::time::timeout(deadline, self.forward_stack.clone().oneshot(req))
             .await
-            .map_err(|e| match e.downcast::<TransportError>() {
-                Ok(t) => WechatError::Transport(t.message),
-                Err(e) if e.is::<tower::timeout::error::Elapsed>() => WechatError::Timeout,
-                Err(e) => WechatError::Transport(e.to_string()),
-            })
+            .map_err(|_| WechatError::Timeout)
+            .and_then(|sent| sent.map_err(|e| WechatError::Transport(e.message)))
             .and_then(|res| match res.status {
                 s if s >= 500 => Err(WechatError::Status(s)),
                 _ => Ok(res),

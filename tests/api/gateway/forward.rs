@@ -207,3 +207,34 @@ on_both_databases! {
         assert_eq!(counters["calls"]["wxa/getwxacodeunlimit"][TEST_APP_ID], 16);
     }
 }
+
+/// WeChat slower than `wechat.timeout_ms`: the client gets `-1` within the deadline.
+#[tokio::test]
+async fn a_wechat_slower_than_the_timeout_is_errcode_minus_1_in_time() {
+    let app = crate::helpers::TestApp::spawn_with(
+        crate::helpers::DbKind::Sqlite,
+        "gateway::forward::timeout",
+        |s| {
+            super::configure(s);
+            s.wechat.timeout_ms = 400;
+        },
+    )
+    .await
+    .unwrap();
+    let token = stand_in(&app, PHP_KEY).await;
+    assert_eq!(scheme_through(&app, &token).await["errcode"], 0);
+    app.sim_post(
+        "/__sim/faults",
+        json!({"api": "wxa/generatescheme", "delay_ms": 3000}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let answer = scheme_through(&app, &token).await;
+    assert_errcode(&answer, -1);
+    assert!(
+        started.elapsed().as_millis() < 1500,
+        "{:?}",
+        started.elapsed()
+    );
+    app.finish().await;
+}
