@@ -41,6 +41,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sns/jscode2session",
             web::route().to(users::jscode2session),
         )
+        .route(
+            "/sns/component/jscode2session",
+            web::route().to(users::component_jscode2session),
+        )
         .service(
             // Media bodies: 10 MiB of file plus the multipart framing.
             web::resource("/cgi-bin/media/upload")

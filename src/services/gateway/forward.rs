@@ -55,19 +55,26 @@ impl<'a> Query<'a> {
             .map(|(_, _, v)| v.as_ref())
     }
 
-    /// The query to send: every pair but the client's `access_token` and `key`, then
-    /// `key=value`.
-    pub(super) fn with(&self, key: &str, value: &str) -> String {
+    /// The query to send: every pair but the client's `access_token`, those named in
+    /// `drop` and those `add` replaces, then `add`'s pairs.
+    pub(super) fn with(&self, drop: &[&str], add: &[(&str, &str)]) -> String {
         let mut out = String::new();
+        let replaced = |k: &str| {
+            k == "access_token" || drop.contains(&k) || add.iter().any(|(key, _)| *key == k)
+        };
         for (raw, k, _) in &self.pairs {
-            if k != key && k != "access_token" {
+            if !replaced(k) {
                 out.push_str(raw);
                 out.push('&');
             }
         }
-        out.push_str(key);
-        out.push('=');
-        out.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+        for (key, value) in add {
+            out.push_str(key);
+            out.push('=');
+            out.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+            out.push('&');
+        }
+        out.pop();
         out
     }
 }
@@ -241,7 +248,10 @@ impl GatewayService {
             .with_target_token(&call.target, |client, token| {
                 let request = ForwardRequest {
                     method: out.method.clone(),
-                    url: client.forward_url(&call.path, &query.with("access_token", &token.value)),
+                    url: client.forward_url(
+                        &call.path,
+                        &query.with(&[], &[("access_token", &token.value)]),
+                    ),
                     content_type: out.content_type.clone(),
                     body: out.body.clone(),
                     single_use: false,
@@ -274,11 +284,21 @@ mod tests {
         assert_eq!(q.get("access_token"), Some("gw1_x"));
         assert_eq!(q.get("name"), Some("a b c"));
         assert_eq!(
-            q.with("access_token", "REAL/token"),
+            q.with(&[], &[("access_token", "REAL/token")]),
             "type=image&name=a%20b+c&access_token=REAL%2Ftoken"
         );
         let login = Query::parse("appid=wx1&secret=client-key&js_code=c&access_token=gw1_x");
-        assert_eq!(login.with("secret", "s"), "appid=wx1&js_code=c&secret=s");
+        assert_eq!(
+            login.with(&[], &[("secret", "s")]),
+            "appid=wx1&js_code=c&secret=s"
+        );
+        assert_eq!(
+            login.with(
+                &["secret"],
+                &[("component_appid", "wxc"), ("component_access_token", "t")]
+            ),
+            "appid=wx1&js_code=c&component_appid=wxc&component_access_token=t"
+        );
     }
 
     #[test]

@@ -11,12 +11,12 @@
 mod clients;
 pub mod faults;
 mod forward;
+mod session;
 mod stand_in;
 mod stats;
 
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
 use serde::Serialize;
 
 pub use forward::{Call, Outgoing};
@@ -30,9 +30,8 @@ use crate::services::codes::CodeService;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::open_platform::OpenPlatformService;
 use crate::services::token::now_unix;
-use crate::wechat::forward::{ForwardRequest, Forwarded};
 use clients::{Client, Clients};
-use faults::{refusal, with_msg};
+use faults::refusal;
 use stats::{CallLabel, GatewayStats};
 
 /// The API labels of the gateway's own endpoints.
@@ -118,60 +117,6 @@ impl GatewayService {
         Ok(IssuedToken {
             access_token,
             expires_in: self.ttl_secs,
-        })
-    }
-
-    /// `sns/jscode2session`: the client's key is swapped for the app's real secret. Only
-    /// configured apps: an authorizer's sessions go through the Open Platform's own API.
-    pub async fn code_to_session(&self, raw_query: &str) -> Result<Forwarded, WechatFault> {
-        let mut label = CallLabel::new(UNKNOWN_CLIENT, JSCODE2SESSION_API);
-        let result = self.code_to_session_for(raw_query, &mut label).await;
-        self.record(&label, result.as_ref().map(Forwarded::errcode));
-        result
-    }
-
-    async fn code_to_session_for(
-        &self,
-        raw_query: &str,
-        label: &mut CallLabel,
-    ) -> Result<Forwarded, WechatFault> {
-        let query = forward::Query::parse(raw_query);
-        let (client, target) = self
-            .client_and_target(query.get("appid"), query.get("secret"), label)
-            .await?;
-        if client.allowed(JSCODE2SESSION_API).is_none() {
-            return Err(refusal(faults::API_UNAUTHORIZED));
-        }
-        let secret = match target.source {
-            TokenSource::App => self
-                .settings
-                .app(Some(&target.name))
-                .map(|(_, app)| app.secret.expose_secret().to_owned())
-                .filter(|s| !s.is_empty()),
-            TokenSource::Authorizer => {
-                return Err(with_msg(
-                    faults::INVALID_APPID,
-                    "invalid appid: an Open Platform authorizer's sessions go through sns/component/jscode2session",
-                ));
-            }
-        };
-        let Some(secret) = secret else {
-            return Err(with_msg(
-                faults::APPSECRET_MISSING,
-                "appsecret missing: this instance holds no secret for this app (token_mode = remote)",
-            ));
-        };
-        let client = &self.mini_program.client;
-        let request = ForwardRequest {
-            method: reqwest::Method::GET,
-            url: client.forward_url(JSCODE2SESSION_API, &query.with("secret", &secret)),
-            content_type: None,
-            body: bytes::Bytes::new(),
-            single_use: true,
-        };
-        client.forward(request).await.map_err(|e| {
-            tracing::warn!(client = %label.client, error = %e, "gateway: jscode2session failed");
-            faults::from_app_error(&e.into())
         })
     }
 

@@ -1,5 +1,6 @@
 //! A client with `authorizers = true` acts for an Open Platform authorizer: its calls go
-//! out with the authorizer's own token, through the product's authorizer token path.
+//! out with the authorizer's own token, through the product's authorizer token path, and
+//! its jscode2session as the component variant with the component's token.
 
 use serde_json::json;
 
@@ -62,10 +63,28 @@ on_both_databases! {
         // app it was not given.
         assert_errcode(&token_answer(app, MERCHANT, PHP_KEY).await, 40013);
         assert_errcode(&token_answer(app, TEST_APP_ID, AGENCY_KEY).await, 40013);
-        // jscode2session for an authorizer is the Open Platform's own API.
-        let res = app.client.get(app.url("/wx/sns/jscode2session"))
-            .query(&[("appid", MERCHANT), ("secret", AGENCY_KEY), ("js_code", "c"), ("grant_type", "authorization_code")])
-            .send().await.unwrap();
-        assert_errcode(&wx(res).await, 40013);
+    }
+
+    async fn jscode2session_for_an_authorizer_goes_out_with_the_component_token(app: &TestApp) {
+        authorize_merchant(app).await;
+        let minted = app
+            .sim_post("/__sim/login_codes", json!({"appid": MERCHANT, "openid": "o-merchant-0001"}))
+            .await;
+        let code = minted["code"].as_str().unwrap();
+        let login = |key: &'static str| {
+            let req = app.client.get(app.url("/wx/sns/jscode2session")).query(&[
+                ("appid", MERCHANT), ("secret", key), ("js_code", code),
+                ("grant_type", "authorization_code"),
+            ]);
+            async move { wx(req.send().await.unwrap()).await }
+        };
+        // php may not act for authorizers: refused before WeChat, the code not spent.
+        assert_errcode(&login(PHP_KEY).await, 40013);
+        let session = login(AGENCY_KEY).await;
+        assert_eq!(session["openid"], "o-merchant-0001", "{session}");
+        assert!(session["session_key"].as_str().is_some_and(|k| !k.is_empty()));
+        let counters = app.sim_counters().await;
+        assert_eq!(counters["calls"]["sns/component/jscode2session"][MERCHANT], 1, "{counters}");
+        assert!(counters["calls"]["sns/jscode2session"].is_null(), "{counters}");
     }
 }
