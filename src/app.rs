@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::services::admission::Gate;
 use crate::services::codes::CodeService;
 use crate::services::codes::images::ImageError;
+use crate::services::gateway::GatewayService;
 use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::open_platform::OpenPlatformService;
@@ -42,6 +43,7 @@ pub struct AppContext {
     pub redis: Option<RedisStore>,
     /// Who may make WeChat do new work.
     pub gate: Arc<Gate>,
+    pub gateway: Arc<GatewayService>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,12 +101,15 @@ impl Application {
             users.clone(),
             deps.settings.codes.public_limited,
         ));
+        let codes = CodeService::new(&deps)?;
+        let open_platform = OpenPlatformService::new(&deps);
         let context = AppContext {
-            codes: CodeService::new(&deps)?,
+            gateway: GatewayService::new(&deps, open_platform.clone(), codes.clone()),
+            codes,
             links: LinkService::new(&deps),
             users,
             gate,
-            open_platform: OpenPlatformService::new(&deps),
+            open_platform,
             settings: deps.settings,
             db: deps.db,
             metrics: deps.metrics,
@@ -180,6 +185,13 @@ fn serve(context: AppContext, listener: TcpListener) -> Result<Server, StartupEr
             }))
             .configure(|cfg| routes(cfg, &context))
     })
+    // Streamed answers (the gateway's images and media) leave in several writes; with
+    // Nagle on, the last one waits for the client's delayed ACK (up to 40 ms).
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
     .workers(workers)
     .max_connections(max_connections)
     .shutdown_timeout(10)
@@ -200,6 +212,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
         .configure(controllers::users::configure)
         .configure(controllers::open_platform::configure)
         .configure(controllers::admin::configure)
+        .configure(|cfg| controllers::gateway::configure(cfg, &context.gateway))
         .configure(openapi::configure)
         // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.
         .service(web::resource(r"/{hidden:(.*/)?\..*}").to(not_found))

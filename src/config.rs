@@ -28,6 +28,7 @@ pub struct Settings {
     pub session: SessionSettings,
     pub log: LogSettings,
     pub limits: LimitsSettings,
+    pub gateway: GatewaySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -265,6 +266,42 @@ pub struct SessionSettings {
     pub ttl_secs: u64,
 }
 
+/// The WeChat API gateway (`/wx/`): other services' SDKs, each with a client key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    pub enabled: bool,
+    /// Lifetime of the stand-in tokens handed to clients.
+    pub token_ttl_secs: u64,
+    #[serde(default)]
+    pub clients: BTreeMap<String, GatewayClient>,
+}
+
+impl GatewaySettings {
+    /// `/wx/` exists only when enabled with at least one client.
+    pub fn is_on(&self) -> bool {
+        self.enabled && !self.clients.is_empty()
+    }
+}
+
+/// One service allowed through the gateway; its name shows in metrics and logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayClient {
+    /// The client's stand-in for the app secret; required once the gateway is enabled.
+    #[serde(default = "no_secret")]
+    pub key: SecretString,
+    /// Names of `[wechat.mini_program.<name>]` it may act for.
+    #[serde(default)]
+    pub apps: Vec<String>,
+    /// It may also act for any Open Platform authorizer.
+    #[serde(default)]
+    pub authorizers: bool,
+    /// API paths it may call: `wxa/*`, `sns/jscode2session`, `*` for all.
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -390,7 +427,63 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        self.check_gateway()?;
         Ok(self)
+    }
+
+    /// Client names become metric labels and part of stand-in tokens, so they are short
+    /// and plain; every app a client names must exist; keys must be set and distinct
+    /// (a key picks its client).
+    fn check_gateway(&self) -> Result<(), ConfigError> {
+        let gateway = &self.gateway;
+        if gateway.token_ttl_secs == 0 || gateway.token_ttl_secs > 7200 {
+            return Err(ConfigError::key(
+                "gateway.token_ttl_secs",
+                "must be 1..=7200 (SDKs expect WeChat's lifetime at most)",
+            ));
+        }
+        let mut keys: Vec<(&str, &str)> = Vec::new();
+        for (name, client) in &gateway.clients {
+            let at = |field: &str| format!("gateway.clients.{name}.{field}");
+            let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+            if name.is_empty() || name.len() > 64 || !name.bytes().all(plain) {
+                return Err(ConfigError::key(
+                    &format!("gateway.clients.{name}"),
+                    "a client name is 1..=64 letters, digits, `_` or `-`",
+                ));
+            }
+            for app in &client.apps {
+                if !self.wechat.mini_program.contains_key(app) {
+                    return Err(ConfigError::key(
+                        &at("apps"),
+                        format!("unknown app `{app}` (no [wechat.mini_program.{app}] section)"),
+                    ));
+                }
+            }
+            for pattern in &client.allow {
+                if let Err(rule) = check_allow_pattern(pattern) {
+                    return Err(ConfigError::key(
+                        &at("allow"),
+                        format!("`{pattern}`: {rule}"),
+                    ));
+                }
+            }
+            let key = client.key.expose_secret();
+            if gateway.enabled && key.is_empty() {
+                return Err(ConfigError::key(
+                    &at("key"),
+                    "required when gateway.enabled",
+                ));
+            }
+            if let Some((other, _)) = keys.iter().find(|(_, k)| !key.is_empty() && *k == key) {
+                return Err(ConfigError::key(
+                    &at("key"),
+                    format!("the same key as gateway.clients.{other}: a key must name one client"),
+                ));
+            }
+            keys.push((name, key));
+        }
+        Ok(())
     }
 
     /// The app named `name`, or the default app.
@@ -401,6 +494,26 @@ impl Settings {
             .get_key_value(name)
             .map(|(k, v)| (k.as_str(), v))
     }
+}
+
+fn no_secret() -> SecretString {
+    SecretString::from("")
+}
+
+/// An `allow` entry: `*`, or an API path (`wxa/getwxacodeunlimit`) that may end in `*`.
+fn check_allow_pattern(pattern: &str) -> Result<(), &'static str> {
+    let path = pattern.strip_suffix('*').unwrap_or(pattern);
+    if pattern.is_empty() {
+        return Err("an empty pattern matches nothing");
+    }
+    if path.starts_with('/') {
+        return Err("write API paths without the leading `/` (`wxa/*`)");
+    }
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/');
+    if !path.bytes().all(plain) || path.contains("//") || path.split('/').any(|s| s == "..") {
+        return Err("letters, digits, `_`, `-`, `.` and `/`, with `*` only at the end");
+    }
+    Ok(())
 }
 
 fn first_figment_error(err: figment::Error) -> ConfigError {
@@ -548,6 +661,21 @@ mod tests {
             ("APP__DATABASE__URL", "mysql://x/y", "database.url"),
             ("APP__WECHAT__DEFAULT_APP", "nope", "wechat.default_app"),
             ("APP__SERVER__PROT", "1", "server.prot"),
+            (
+                "APP__GATEWAY__CLIENTS__PHP__APPS",
+                "[\"nope\"]",
+                "gateway.clients.php.apps",
+            ),
+            (
+                "APP__GATEWAY__CLIENTS__PHP__ALLOW",
+                "[\"/wxa/../*\"]",
+                "gateway.clients.php.allow",
+            ),
+            (
+                "APP__GATEWAY__TOKEN_TTL_SECS",
+                "0",
+                "gateway.token_ttl_secs",
+            ),
         ];
         for (var, value, key) in cases {
             Jail::expect_with(|jail| {
@@ -563,6 +691,29 @@ mod tests {
                 Ok(())
             });
         }
+    }
+
+    #[test]
+    fn gateway_clients_need_their_own_key_once_enabled() {
+        Jail::expect_with(|jail| {
+            jail.set_env("APP__GATEWAY__CLIENTS__PHP__APPS", "[\"default\"]");
+            let s = load_in_jail(jail, None).expect("a keyless client is fine while disabled");
+            assert!(!s.gateway.is_on());
+            jail.set_env("APP__GATEWAY__ENABLED", "true");
+            let err = load_in_jail(jail, None).expect_err("no key").to_string();
+            assert!(err.contains("gateway.clients.php.key"), "{err}");
+            jail.set_env("APP__GATEWAY__CLIENTS__PHP__KEY", "shared-key");
+            jail.set_env("APP__GATEWAY__CLIENTS__JAVA__KEY", "shared-key");
+            let err = load_in_jail(jail, None)
+                .expect_err("one key, two clients")
+                .to_string();
+            assert!(err.contains("gateway.clients.php.key"), "{err}");
+            jail.set_env("APP__GATEWAY__CLIENTS__JAVA__KEY", "its-own-key");
+            let s = load_in_jail(jail, None).expect("valid");
+            assert!(s.gateway.is_on());
+            assert!(!format!("{s:?}").contains("shared-key"), "keys never print");
+            Ok(())
+        });
     }
 
     #[test]

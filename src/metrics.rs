@@ -54,6 +54,16 @@ pub fn method_label(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
+/// Calls through the gateway (`/wx/`). Every label comes from a bounded set: `client` is
+/// a configured name (or `unknown`), `api` the client's matched `allow` pattern or a fixed
+/// name, `errcode` ours or WeChat's.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GatewayLabels {
+    pub client: String,
+    pub api: String,
+    pub errcode: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -70,6 +80,7 @@ pub struct Metrics {
     pub upstream_calls: Family<UpstreamLabels, Counter>,
     pub token_fetches: Family<TokenLabels, Counter>,
     pub cache_lookups: Family<CacheLabels, Counter>,
+    pub gateway_calls: Family<GatewayLabels, Counter>,
 }
 
 impl Metrics {
@@ -81,6 +92,7 @@ impl Metrics {
         let upstream_calls = Family::<UpstreamLabels, Counter>::default();
         let token_fetches = Family::<TokenLabels, Counter>::default();
         let cache_lookups = Family::<CacheLabels, Counter>::default();
+        let gateway_calls = Family::<GatewayLabels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests served",
@@ -106,6 +118,11 @@ impl Metrics {
             "Cache lookups by cache and result",
             cache_lookups.clone(),
         );
+        registry.register(
+            "gateway_calls",
+            "Calls through the WeChat API gateway by client, API and errcode",
+            gateway_calls.clone(),
+        );
         Arc::new(Metrics {
             registry,
             http_requests,
@@ -113,6 +130,7 @@ impl Metrics {
             upstream_calls,
             token_fetches,
             cache_lookups,
+            gateway_calls,
         })
     }
 

@@ -12,7 +12,7 @@
   (function takeTokenFromFragment() {
     var m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
     if (!m) return;
-    var tab = /(?:^#|&)tab=(codes|links|users|stats)(?:&|$)/.exec(location.hash);
+    var tab = /(?:^#|&)tab=(codes|links|users|stats|gateway)(?:&|$)/.exec(location.hash);
     if (tab) state.tab = tab[1];
     sessionStorage.setItem(KEY, decodeURIComponent(m[1]));
     history.replaceState(null, "", location.pathname + location.search);
@@ -195,6 +195,36 @@
           body.appendChild(el("tr", {}, [el("td", { text: u.api }), el("td", { text: String(u.calls) }), el("td", { text: String(u.errors) }), el("td", { text: codes })]));
         });
         if (!data.upstream.length) body.appendChild(el("tr", {}, [el("td", { colspan: "4", class: "empty", text: "最近 24 小时没有调用" })]));
+      });
+    },
+    // The WeChat API gateway (/wx/): its clients, and calls per client, API and errcode.
+    gateway: function () {
+      return api("/admin/stats").then(function (data) {
+        var g = data.gateway;
+        $("gateway-state").textContent = g.enabled
+          ? "网关已启用：/wx/ ，替身令牌有效期 " + g.token_ttl_secs + " 秒"
+          : "网关未启用（gateway.enabled = false 或没有客户端）：/wx/ 返回 404";
+        var grid = $("gateway-clients");
+        grid.textContent = "";
+        g.clients.forEach(function (c) {
+          var dl = el("dl", {}, []);
+          [["小程序", c.apps.join(", ") || "—"], ["开放平台授权方", c.authorizers ? "可代调用" : "否"],
+           ["允许的接口", c.allow.join(", ") || "—"], ["调用", c.calls + "（错误 " + c.errors + "）"],
+           ["最近调用", time(c.last_call_at)]].forEach(function (r) {
+            dl.append(el("dt", { text: r[0] }), el("dd", { text: r[1] }));
+          });
+          grid.appendChild(el("div", { class: "card" }, [el("strong", { text: c.name }), dl]));
+        });
+        var body = $("gateway-table").tBodies[0];
+        body.textContent = "";
+        g.calls.forEach(function (r) {
+          body.appendChild(el("tr", {}, [
+            el("td", { text: r.client }), el("td", { text: r.api }),
+            el("td", {}, [el("span", { class: "badge " + (r.errcode === "0" ? "ok" : "off"), text: r.errcode })]),
+            el("td", { text: String(r.calls) }), el("td", { text: time(r.last_call_at) })
+          ]));
+        });
+        if (!g.calls.length) body.appendChild(el("tr", {}, [el("td", { colspan: "5", class: "empty", text: "还没有经过网关的调用" })]));
       });
     }
   };

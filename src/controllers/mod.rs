@@ -3,6 +3,7 @@ pub mod admin;
 pub mod app_param;
 pub mod auth;
 pub mod caller;
+pub mod gateway;
 pub mod images;
 pub mod internal;
 pub mod links;

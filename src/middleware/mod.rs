@@ -35,6 +35,17 @@ pub struct Around {
     pub body_timeout: Duration,
 }
 
+/// Marks a response in WeChat's shape (the gateway under `/wx/`): given as it is, even an
+/// error status, never turned into an envelope.
+#[derive(Clone, Copy, Debug)]
+pub struct WechatShaped;
+
+/// `/wx/` takes bodies up to 10 MiB and answers its own cap in WeChat's shape
+/// (`controllers::gateway`); when the gateway is off the path does not exist.
+fn gateway_path(path: &str) -> bool {
+    path.starts_with("/wx/")
+}
+
 pub async fn around_request(
     around: Around,
     mut req: ServiceRequest,
@@ -53,12 +64,13 @@ pub async fn around_request(
         path = req.path(),
     );
 
-    let too_large = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > MAX_BODY_BYTES);
+    let too_large = !gateway_path(req.path())
+        && req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > MAX_BODY_BYTES);
     let body_late = body_deadline::install(&mut req, around.body_timeout);
     let outcome = if too_large {
         Ok(Ok(req.error_response(AppError::PayloadTooLarge)))
@@ -153,7 +165,9 @@ fn error_for(status: actix_web::http::StatusCode, err: &actix_web::Error) -> App
 /// own extractor errors) get the envelope; JSON ones are ours already.
 fn envelope_bare_errors(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || res.response().extensions().contains::<WechatShaped>()
+    {
         return res;
     }
     let is_json = res

@@ -1,6 +1,7 @@
 //! The logic between controllers and the outside world.
 pub mod admission;
 pub mod codes;
+pub mod gateway;
 pub mod links;
 pub mod mini_program;
 pub mod open_platform;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
@@ -24,6 +24,12 @@ pub enum Reply {
         content_type: &'static str,
     },
     Redirect(String),
+    /// A stored file (temporary media), with the name WeChat gives it.
+    File {
+        bytes: Bytes,
+        content_type: String,
+        filename: String,
+    },
 }
 
 pub type CallResult = Result<Reply, WxErr>;
@@ -77,6 +83,17 @@ impl Call {
                     Reply::Redirect(to) => {
                         HttpResponse::Found().insert_header((LOCATION, to)).finish()
                     }
+                    Reply::File {
+                        bytes,
+                        content_type,
+                        filename,
+                    } => HttpResponse::Ok()
+                        .insert_header((CONTENT_TYPE, content_type))
+                        .insert_header((
+                            CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"{filename}\""),
+                        ))
+                        .body(bytes),
                 }
             }
             Err(e) => {

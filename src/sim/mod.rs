@@ -18,6 +18,7 @@ mod errors;
 mod faults;
 mod limits;
 mod links;
+mod media;
 mod onetime;
 mod push;
 mod server;

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::errors::JSON_CONTENT_TYPE;
-use super::{authorize_page, codes, component, control, links, tokens, users};
+use super::{authorize_page, codes, component, control, links, media, tokens, users};
 
 /// Largest request body the simulator reads.
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -41,6 +41,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/sns/jscode2session",
             web::route().to(users::jscode2session),
         )
+        .route(
+            "/sns/component/jscode2session",
+            web::route().to(users::component_jscode2session),
+        )
+        .service(
+            // Media bodies: 10 MiB of file plus the multipart framing.
+            web::resource("/cgi-bin/media/upload")
+                .app_data(web::PayloadConfig::new(media::MAX_MEDIA_BYTES + 64 * 1024))
+                .route(web::route().to(media::upload)),
+        )
+        .route("/cgi-bin/media/get", web::route().to(media::get))
         .route(
             "/cgi-bin/component/api_component_token",
             web::route().to(component::component_token),

@@ -10,6 +10,7 @@ use super::counters::Counters;
 use super::faults::Faults;
 use super::limits::{LimitValues, Windows};
 use super::links::LinkStore;
+use super::media::MediaStore;
 use super::onetime::OneTimeStore;
 use super::token_store::TokenStore;
 use super::users::{LoginGrant, PhoneGrant};
@@ -106,6 +107,7 @@ pub struct SimState {
     pub pre_auth_codes: OneTimeStore<()>,
     pub links: LinkStore,
     pub images: ImageCache,
+    pub media: MediaStore,
     pub code_quota: Mutex<HashMap<String, CodeQuota>>,
     pub http: reqwest::Client,
 }
@@ -136,6 +138,7 @@ impl SimState {
             pre_auth_codes: OneTimeStore::default(),
             links: LinkStore::default(),
             images: ImageCache::new(),
+            media: MediaStore::default(),
             code_quota: Mutex::new(HashMap::new()),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use rand::Rng;
 use serde_json::{Value, json};
 
+use super::authorizers;
 use super::call::{
     Call, CallResult, Reply, json_body, mp_caller, query, require_method, str_field,
 };
@@ -14,6 +15,7 @@ use super::errors::WxErr;
 use super::limits::Window;
 use super::onetime::Refused;
 use super::state::SimState;
+use super::token_store::TokenKind;
 
 /// wx.login codes and phone codes live five minutes.
 pub const CODE_LIFETIME_SECS: i64 = 300;
@@ -81,6 +83,47 @@ fn login(state: &SimState, call: &mut Call, req: &HttpRequest) -> CallResult {
     if app.secret.as_deref() != Some(secret) {
         return Err(WxErr::of(40125));
     }
+    session(state, appid, js_code)
+}
+
+/// `sns/component/jscode2session`: a third-party platform logs a user of an authorizer in
+/// with its component token instead of the authorizer's secret.
+pub async fn component_jscode2session(state: Data<SimState>, req: HttpRequest) -> HttpResponse {
+    let mut call = match Call::begin(&state, "sns/component/jscode2session").await {
+        Ok(call) => call,
+        Err(faulty) => return faulty,
+    };
+    let result = component_login(&state, &mut call, &req);
+    call.finish(&state, result)
+}
+
+fn component_login(state: &SimState, call: &mut Call, req: &HttpRequest) -> CallResult {
+    require_method(req, Method::GET)?;
+    let q = query(req);
+    let field = |name: &str| q.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let appid = field("appid").ok_or_else(|| WxErr::of(41002))?;
+    call.app = appid.to_owned();
+    let component_appid = field("component_appid").ok_or_else(|| WxErr::of(41018))?;
+    let token = field("component_access_token").ok_or_else(|| WxErr::of(41001))?;
+    let js_code = field("js_code").ok_or_else(|| WxErr::of(41008))?;
+    if field("grant_type") != Some("authorization_code") {
+        return Err(WxErr::of(40002));
+    }
+    let (owner, kind) = state.tokens.check(token, state.now()).map_err(WxErr::of)?;
+    if kind != TokenKind::Component {
+        return Err(WxErr::of(61014));
+    }
+    if owner != component_appid || state.component_app_id().as_deref() != Some(component_appid) {
+        return Err(WxErr::of(40013));
+    }
+    match authorizers::get(state, appid) {
+        Some(a) if a.authorized => session(state, appid, js_code),
+        _ => Err(WxErr::of(61003)),
+    }
+}
+
+/// Spends a wx.login code of `appid`: the session, or WeChat's errcode for the code.
+fn session(state: &SimState, appid: &str, js_code: &str) -> CallResult {
     let now = state.now();
     let cap = state.limits().login_per_minute_per_user;
     let taken = state.login_codes.take_if(js_code, now, |grant| {

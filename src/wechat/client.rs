@@ -16,6 +16,7 @@ use tower::{ServiceBuilder, ServiceExt};
 use super::api::Api;
 use super::call_stats::CallStats;
 use super::error::WechatError;
+use super::forward::{ForwardRequest, ForwardService, Forwarded, ForwardedBody};
 use super::retry::RetryPolicy;
 use super::transport::{HttpService, TransportError, WxRequest, WxResponse};
 use crate::config::WechatSettings;
@@ -25,13 +26,24 @@ use crate::metrics::{Metrics, UpstreamLabels};
 /// Upstream calls in flight at once, across all apps.
 const MAX_IN_FLIGHT: usize = 256;
 const RETRY_BASE: Duration = Duration::from_millis(100);
+/// A streamed answer (an image, media) must have arrived whole within this.
+const STREAM_DEADLINE: Duration = Duration::from_secs(60);
+/// A forwarded body's time to travel on top of `wechat.timeout_ms`: a 10 MiB media upload
+/// gets 10 s more.
+const UPLOAD_ALLOWANCE_PER_MIB: Duration = Duration::from_secs(1);
+/// The metrics and stats name of the gateway's raw calls (their paths are the clients').
+pub const GATEWAY_API: &str = "gateway";
 
 type Stack = Timeout<Retry<RetryPolicy, ConcurrencyLimit<HttpService>>>;
+/// No Timeout layer: a forwarded call's deadline depends on its body (see `forward`).
+type ForwardStack = Retry<RetryPolicy, ConcurrencyLimit<ForwardService>>;
 
 #[derive(Clone)]
 pub struct WechatClient {
     base: url::Url,
     stack: Stack,
+    forward_stack: ForwardStack,
+    timeout: Duration,
     metrics: Arc<Metrics>,
     calls: Arc<CallStats>,
 }
@@ -55,14 +67,28 @@ impl WechatClient {
             .user_agent(concat!("wxa-backend/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("http client: {e}"))?;
+        // One cap on calls in flight, shared by the typed calls and the gateway's.
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+        let policy = RetryPolicy::new(settings.max_retries, RETRY_BASE);
         let stack = ServiceBuilder::new()
             .timeout(timeout)
-            .retry(RetryPolicy::new(settings.max_retries, RETRY_BASE))
-            .concurrency_limit(MAX_IN_FLIGHT)
-            .service(HttpService::new(http));
+            .retry(policy.clone())
+            .service(ConcurrencyLimit::with_semaphore(
+                HttpService::new(http.clone()),
+                in_flight.clone(),
+            ));
+        let forward_stack =
+            ServiceBuilder::new()
+                .retry(policy)
+                .service(ConcurrencyLimit::with_semaphore(
+                    ForwardService::new(http, timeout.max(STREAM_DEADLINE)),
+                    in_flight,
+                ));
         Ok(WechatClient {
             base,
             stack,
+            forward_stack,
+            timeout,
             metrics,
             calls: Arc::default(),
         })
@@ -124,6 +150,53 @@ impl WechatClient {
         self.finish(api, outcome)
     }
 
+    /// The URL of an API path given by a gateway client (`wxa/getwxacodeunlimit`, checked
+    /// by the caller) with `query` as it is to be sent.
+    pub fn forward_url(&self, path: &str, query: &str) -> url::Url {
+        let mut url = self.base.clone();
+        url.set_path(&format!(
+            "{}/{path}",
+            self.base.path().trim_end_matches('/')
+        ));
+        url.set_query((!query.is_empty()).then_some(query));
+        url
+    }
+
+    /// Sends a gateway client's call as it is (retried like the typed calls on `-1`, 5xx
+    /// and transport errors) and gives WeChat's answer back unread where it can. An answer
+    /// of HTTP 5xx once the retries are spent is an error, as is no answer.
+    pub async fn forward(&self, req: ForwardRequest) -> Result<Forwarded, WechatError> {
+        let started = Instant::now();
+        let mib = req.body.len() as f64 / (1024.0 * 1024.0);
+        let deadline = self.timeout + UPLOAD_ALLOWANCE_PER_MIB.mul_f64(mib);
+        let result = tokio::time::timeout(deadline, self.forward_stack.clone().oneshot(req))
+            .await
+            .map_err(|_| WechatError::Timeout)
+            .and_then(|sent| sent.map_err(|e| WechatError::Transport(e.message)))
+            .and_then(|res| match res.status {
+                s if s >= 500 => Err(WechatError::Status(s)),
+                _ => Ok(res),
+            });
+        tracing::debug!(
+            api = GATEWAY_API,
+            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+            ok = result.is_ok(),
+            "wechat call"
+        );
+        let errcode = match &result {
+            Ok(res) => match &res.body {
+                ForwardedBody::Read { errcode, .. } => errcode.to_string(),
+                ForwardedBody::Stream { .. } => "0".to_owned(),
+            },
+            Err(e) => {
+                tracing::warn!(api = GATEWAY_API, error = %e, "wechat call failed");
+                e.label()
+            }
+        };
+        self.record(GATEWAY_API, errcode);
+        result
+    }
+
     async fn send(
         &self,
         api: Api,
@@ -177,18 +250,20 @@ impl WechatClient {
                 e.label()
             }
         };
+        self.record(api.name, errcode);
+        outcome
+    }
+
+    /// Counts one finished call in the metrics and the 24-hour stats.
+    fn record(&self, api: &'static str, errcode: String) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        self.calls.record(api.name, &errcode, now);
+        self.calls.record(api, &errcode, now);
         self.metrics
             .upstream_calls
-            .get_or_create(&UpstreamLabels {
-                api: api.name,
-                errcode,
-            })
+            .get_or_create(&UpstreamLabels { api, errcode })
             .inc();
-        outcome
     }
 }
 

@@ -6,6 +6,7 @@ pub mod call_stats;
 pub mod client;
 pub mod component;
 pub mod error;
+pub mod forward;
 pub mod msg_crypto;
 mod retry;
 mod transport;

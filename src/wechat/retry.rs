@@ -7,6 +7,7 @@ use rand::Rng;
 use tower::retry::Policy;
 
 use super::error::BUSY;
+use super::forward::{self, ForwardRequest, Forwarded};
 use super::transport::{TransportError, WxRequest, WxResponse};
 
 #[derive(Debug, Clone)]
@@ -56,6 +57,27 @@ impl Policy<WxRequest, WxResponse, TransportError> for RetryPolicy {
     }
 
     fn clone_request(&mut self, req: &WxRequest) -> Option<WxRequest> {
+        Some(req.clone())
+    }
+}
+
+/// The gateway's raw calls: the same rules (see `forward::worth_retrying`), the same
+/// budget and backoff.
+impl Policy<ForwardRequest, Forwarded, TransportError> for RetryPolicy {
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        req: &mut ForwardRequest,
+        result: &mut Result<Forwarded, TransportError>,
+    ) -> Option<Self::Future> {
+        if self.remaining == 0 {
+            return None;
+        }
+        forward::worth_retrying(req, result).then(|| self.backoff())
+    }
+
+    fn clone_request(&mut self, req: &ForwardRequest) -> Option<ForwardRequest> {
         Some(req.clone())
     }
 }

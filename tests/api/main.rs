@@ -11,6 +11,7 @@ mod cli;
 mod codes;
 mod envelope;
 mod faults;
+mod gateway;
 mod links;
 mod open_platform;
 mod operations;

@@ -6,6 +6,7 @@ mod component;
 mod control;
 mod helpers;
 mod links;
+mod media;
 mod pushes;
 mod receiver;
 mod stable;

@@ -1,4 +1,5 @@
-//! `GET /admin/stats`: token state and quota per app, upstream calls in the last 24 hours.
+//! `GET /admin/stats`: token state and quota per app, upstream calls in the last 24 hours,
+//! and the gateway's clients and calls.
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -6,6 +7,7 @@ use serde::Serialize;
 use crate::app::AppContext;
 use crate::envelope::{self, Envelope};
 use crate::error::AppResult;
+use crate::services::gateway::GatewayView;
 use crate::services::token::now_unix;
 use crate::store::codes;
 use crate::wechat::call_stats::ApiCalls;
@@ -15,6 +17,8 @@ pub struct Stats {
     pub apps: Vec<AppStats>,
     /// Calls this instance made to WeChat in the last 24 hours (5-minute steps), by API.
     pub upstream: Vec<ApiCalls>,
+    /// The WeChat API gateway (`/wx/`): clients and their calls since this instance started.
+    pub gateway: GatewayView,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -90,7 +94,15 @@ pub async fn show(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
         });
     }
     let upstream = ctx.mini_program.client.call_stats().last_24h(now);
-    Ok(envelope::ok("获取成功", Stats { apps, upstream }))
+    let gateway = ctx.gateway.view();
+    Ok(envelope::ok(
+        "获取成功",
+        Stats {
+            apps,
+            upstream,
+            gateway,
+        },
+    ))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

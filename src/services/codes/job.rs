@@ -13,10 +13,13 @@ use crate::services::token::now_unix;
 use crate::store::codes::{self as store, CodeRow, NewCode};
 use crate::wechat::Image;
 
-const QUOTA_EXHAUSTED: i64 = 45029;
+/// WeChat's answer once an app's lifetime code quota is spent.
+pub const QUOTA_EXHAUSTED: i64 = 45029;
 
 impl CodeService {
-    async fn reserve_quota(&self, app_id: &str) -> AppResult<()> {
+    /// Takes one unit of `app_id`'s lifetime quota (`limited` + `qrcode`), or refuses
+    /// with 429 before any WeChat call. Also used by the gateway for those APIs.
+    pub async fn reserve_quota(&self, app_id: &str) -> AppResult<()> {
         if store::reserve_quota(&self.db, app_id, self.limited_quota).await? {
             return Ok(());
         }
@@ -37,7 +40,9 @@ impl CodeService {
         })
     }
 
-    async fn pace(&self, app_id: &str, wait: Wait) -> AppResult<()> {
+    /// Waits for `app_id`'s next `unlimited` slot, or refuses with 429 when the wait would
+    /// exceed the budget. Also used by the gateway for `getwxacodeunlimit`.
+    pub async fn pace(&self, app_id: &str, wait: Wait) -> AppResult<()> {
         let budget = match wait {
             Wait::Request => Some(self.request_budget),
             Wait::Unbounded => None,
@@ -55,6 +60,19 @@ impl CodeService {
                 wechat: None,
                 retry_after: Some(too_long.0.as_secs() + 1),
             })
+    }
+
+    /// Gives a reserved unit back: the code was not made. `exhausted`: WeChat answered
+    /// 45029, so the ledger refuses from now on.
+    pub async fn give_back_quota(&self, app_id: &str, exhausted: bool) {
+        let result = if exhausted {
+            store::mark_exhausted(&self.db, app_id, now_unix()).await
+        } else {
+            store::release_quota(&self.db, app_id).await
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not give back a quota unit");
+        }
     }
 
     async fn call_wechat(&self, target: &Target, spec: &CodeSpec) -> AppResult<Image> {
@@ -162,15 +180,9 @@ impl Job {
 
     /// A refused or failed call does not count; 45029 is remembered.
     async fn give_back(&self, error: &AppError) {
-        let db = &self.service.db;
         let exhausted = matches!(error, AppError::RateLimited { wechat: Some(f), .. } if f.errcode == QUOTA_EXHAUSTED);
-        let result = if exhausted {
-            store::mark_exhausted(db, &self.target.app_id, now_unix()).await
-        } else {
-            store::release_quota(db, &self.target.app_id).await
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "could not give back a quota unit");
-        }
+        self.service
+            .give_back_quota(&self.target.app_id, exhausted)
+            .await;
     }
 }

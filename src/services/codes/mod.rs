@@ -30,6 +30,7 @@ use crate::store::codes::{self as store, CodeRow};
 
 use images::{ImageError, ImageStore};
 use job::Job;
+pub use job::QUOTA_EXHAUSTED;
 use pacer::Pacer;
 
 /// Records kept in memory; a record is ~200 bytes.

@@ -102,6 +102,11 @@ impl OpenPlatformService {
         self.component.is_some()
     }
 
+    /// The component's appid, when Open Platform is configured.
+    pub fn component_app_id(&self) -> Option<&str> {
+        self.component.as_ref().map(|c| c.app_id.as_str())
+    }
+
     /// The component, or 404: the `/open` routes do not exist when it is not configured.
     fn configured(&self) -> AppResult<&Configured> {
         self.component.as_ref().ok_or(AppError::NotFound)
@@ -137,8 +142,8 @@ impl OpenPlatformService {
     }
 
     /// Runs a component API call; on a rejected token, refreshes it (if still current)
-    /// and retries once.
-    async fn with_component_token<T, F, Fut>(&self, call: F) -> AppResult<T>
+    /// and retries once. (Also the gateway's `sns/component/jscode2session`.)
+    pub async fn with_component_token<T, F, Fut>(&self, call: F) -> AppResult<T>
     where
         F: Fn(WechatClient, Arc<str>) -> Fut,
         Fut: Future<Output = Result<T, WechatError>>,

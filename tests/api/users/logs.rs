@@ -15,7 +15,8 @@ use crate::helpers::{TEST_APP_ID, TEST_SECRET, say_skipped};
 const PHONE: &str = "13812345678";
 const OPENID: &str = "o-logcheck-0000000001";
 
-struct Product {
+/// `wxa serve` as a process, its stderr captured (the gateway's log test uses it too).
+pub struct Product {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
     reader: std::thread::JoinHandle<()>,
@@ -24,7 +25,18 @@ struct Product {
 impl Product {
     /// `wxa serve` against `sim_url`, logging at debug level to a captured stderr.
     fn start(dir: &std::path::Path, sim_url: &str, database_url: &str) -> Product {
+        Self::start_with(dir, sim_url, database_url, &[])
+    }
+
+    /// Like `start`, with more `APP__...` variables.
+    pub fn start_with(
+        dir: &std::path::Path,
+        sim_url: &str,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> Product {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wxa"))
+            .envs(env.iter().copied())
             .arg("serve")
             .current_dir(dir)
             .env("RUST_LOG", "debug")
@@ -54,7 +66,7 @@ impl Product {
         }
     }
 
-    async fn port(&self) -> u16 {
+    pub async fn port(&self) -> u16 {
         for _ in 0..600 {
             let found = self.lines.lock().unwrap().iter().find_map(|l| {
                 let rest = l.split("listening on http://127.0.0.1:").nth(1)?;
@@ -72,7 +84,7 @@ impl Product {
     }
 
     /// SIGTERM, then everything it wrote.
-    fn stop(mut self) -> String {
+    pub fn stop(mut self) -> String {
         let killed = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -2,7 +2,7 @@
 
 mod encrypted;
 mod login;
-mod logs;
+pub mod logs;
 mod phone;
 
 use serde_json::{Value, json};
