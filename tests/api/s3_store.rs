@@ -326,7 +326,7 @@ async fn a_store_that_is_down_is_a_503_with_retry_after_within_2_s_and_cached_an
         let res = app.get(&format!("/image/{}.jpg", "1".repeat(64))).await;
         assert_eq!(
             (res.status().as_u16(), header(&res, "retry-after")),
-            (503, "1".into())
+            (503, "2".into())
         );
         let res = app.get("/readyz").await;
         assert_eq!(res.status(), 503, "{outage}");

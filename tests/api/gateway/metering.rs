@@ -46,6 +46,7 @@ on_both_databases! {
         assert_eq!(sim_calls(app, "wxa/getwxacode").await, 2);
         // And the product's own limited codes share it.
         let res = app.client.post(app.url("/api/qr_code"))
+            .bearer_auth(crate::helpers::INTERNAL_KEY)
             .json(&json!({"kind": "limited", "path": "pages/index/index?a=3"}))
             .send().await.unwrap();
         let (status, body) = envelope(res).await;
