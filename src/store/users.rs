@@ -135,8 +135,8 @@ pub struct Attempts {
     pub oldest_at: Option<i64>,
 }
 
-/// Records an attempt of the encrypted phone flow before it is tried, so concurrent
-/// attempts of one session all see each other; purges rows that have left the window.
+/// Records an attempt of the encrypted phone flow before it is tried and counts the
+/// attempts of the session that came before it; purges rows that have left the window.
 pub async fn begin_phone_attempt(
     db: &Db,
     session_id: i64,
@@ -153,7 +153,17 @@ pub async fn begin_phone_attempt(
             .bind(now)
             .fetch_one(db.pool())
             .await?;
-    Ok((id, phone_attempts(db, session_id, since).await?))
+    // Only the attempts that came before this one (smaller id) count against it: were
+    // every concurrent attempt to count all the others, a burst would refuse them all.
+    let (count, oldest_at): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(at) FROM phone_attempts WHERE session_id = $1 AND at > $2 AND id <= $3",
+    )
+    .bind(session_id)
+    .bind(since)
+    .bind(id)
+    .fetch_one(db.pool())
+    .await?;
+    Ok((id, Attempts { count, oldest_at }))
 }
 
 /// The session's attempts made after `since`.
