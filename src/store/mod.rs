@@ -12,6 +12,7 @@ use sqlx::{AnyPool, Executor};
 use crate::config::DatabaseSettings;
 
 pub mod admin;
+pub mod claims;
 pub mod codes;
 pub mod links;
 pub mod open_platform;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::claim::Claim;
 use super::{CodeService, StoredCode, Wait, images, wire};
 use crate::controllers::app_param::Target;
 use crate::domain::codes::{CodeKind, CodeSpec};
@@ -102,7 +103,14 @@ pub(super) struct Job {
 }
 
 impl Job {
-    pub(super) async fn run(self) -> AppResult<(Arc<StoredCode>, Bytes)> {
+    /// Makes the code under `claim`, and ends the claim whatever the outcome.
+    pub(super) async fn run(self, claim: Claim) -> AppResult<(Arc<StoredCode>, Bytes)> {
+        let outcome = self.make(&claim).await;
+        claim.release().await;
+        outcome
+    }
+
+    async fn make(&self, claim: &Claim) -> AppResult<(Arc<StoredCode>, Bytes)> {
         let svc = &self.service;
         // A store that is down would lose the code after WeChat made (and counted) it:
         // find out first, and answer 503 at once.
@@ -113,18 +121,28 @@ impl Job {
         } else if self.spec.kind == CodeKind::Unlimited {
             svc.pace(&self.target.app_id, self.wait).await?;
         }
-        let outcome = self.make().await;
-        if counted {
-            if let Err(e) = &outcome {
-                self.give_back(e).await;
+        let image = match self.call(claim).await {
+            Ok(image) => image,
+            Err(e) => {
+                if counted {
+                    self.give_back(&e).await;
+                }
+                return Err(e);
             }
-        }
-        outcome
+        };
+        // WeChat made (and counted) the code: its quota unit stays spent whatever
+        // happens to the image or the record from here on.
+        self.keep(image).await
     }
 
-    async fn make(&self) -> AppResult<(Arc<StoredCode>, Bytes)> {
+    async fn call(&self, claim: &Claim) -> AppResult<Image> {
+        claim.renew().await?;
+        self.service.call_wechat(&self.target, &self.spec).await
+    }
+
+    /// The image into the store, then the record.
+    async fn keep(&self, image: Image) -> AppResult<(Arc<StoredCode>, Bytes)> {
         let svc = &self.service;
-        let image = svc.call_wechat(&self.target, &self.spec).await?;
         let file = format!("{}.{}", self.hash, images::extension(image.content_type));
         svc.images.write(&file, image.bytes.clone()).await?;
         let size = image.bytes.len() as i64;
@@ -159,15 +177,11 @@ impl Job {
             Ok(_) => store::find_by_hash(&svc.db, &self.hash)
                 .await
                 .map_err(Into::into),
-            // Another instance recorded the same code a moment ago: the same image.
-            Err(e) if store::is_unique_violation(&e) => {
-                if self.spec.kind.counts_against_quota() {
-                    let _ = store::release_quota(&svc.db, &self.target.app_id).await;
-                }
-                store::find_by_hash(&svc.db, &self.hash)
-                    .await
-                    .map_err(Into::into)
-            }
+            // Another instance recorded the same code a moment ago (its claim had lapsed):
+            // the same image. Both calls were made, so both units stay counted.
+            Err(e) if store::is_unique_violation(&e) => store::find_by_hash(&svc.db, &self.hash)
+                .await
+                .map_err(Into::into),
             Err(e) => {
                 // No record, no image: the store only holds recorded codes.
                 if let Err(e) = svc.images.remove(file).await {

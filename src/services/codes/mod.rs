@@ -6,13 +6,14 @@
 //! (moka's per-key single flight). Making one runs in its own task, so a client that hangs
 //! up cannot leave the quota, the file and the record out of step.
 
+mod claim;
 pub mod images;
 mod job;
 pub mod pacer;
 mod wire;
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use moka::future::Cache;
@@ -28,6 +29,7 @@ use crate::services::mini_program::MiniProgramService;
 use crate::store::Db;
 use crate::store::codes::{self as store, CodeRow};
 
+use claim::Claims;
 use images::{ImageError, ImageStore};
 use job::Job;
 pub use job::QUOTA_EXHAUSTED;
@@ -60,6 +62,15 @@ pub struct CodeResult {
     pub image: Option<Bytes>,
 }
 
+/// What the database holds for a code.
+enum Lookup {
+    /// Recorded, with its image.
+    Ready(Arc<StoredCode>),
+    /// Recorded, but its image is gone: made again under the same record.
+    Missing(i64),
+    None,
+}
+
 /// How long a call may wait for its `unlimited` pacing slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
@@ -80,6 +91,7 @@ pub struct CodeService {
     limited_quota: u64,
     per_minute: u32,
     request_budget: Duration,
+    claims: Claims,
     hits: Counter,
     misses: Counter,
 }
@@ -109,6 +121,11 @@ impl CodeService {
             limited_quota: settings.codes.limited_quota,
             per_minute: settings.codes.unlimited_per_minute,
             request_budget: Duration::from_millis(settings.wechat.timeout_ms),
+            // The WeChat call (twice when its token is refreshed) and the image write.
+            claims: Claims {
+                lifetime: Duration::from_millis(settings.wechat.timeout_ms.max(1) * 2)
+                    + Duration::from_secs(3),
+            },
             hits: lookups("hit"),
             misses: lookups("miss"),
         }))
@@ -200,7 +217,8 @@ impl CodeService {
         Ok(result)
     }
 
-    /// The record (when its file is there), else a new code from WeChat.
+    /// The record (when its file is there), else a new code from WeChat, made by one
+    /// instance of the cluster: the others wait for its record.
     async fn load_or_make(
         self: &Arc<Self>,
         key: [u8; 32],
@@ -210,34 +228,67 @@ impl CodeService {
         made: &mut Option<Bytes>,
     ) -> AppResult<Arc<StoredCode>> {
         let hash = hex(&key);
-        let existing = store::find_by_hash(&self.db, &hash).await?;
-        if let Some(row) = &existing {
-            match self.images.exists(&row.file).await {
-                Ok(true) => return self.stored(row),
-                Ok(false) => {
-                    tracing::warn!(id = row.id, file = %row.file, "stored code image missing; making it again");
-                }
-                // The record is only written once its image is complete; the store is
-                // asked only to notice a deletion behind our back. Unreachable, trust it.
-                Err(e) => {
-                    tracing::warn!(id = row.id, error = %e, "image store not answering; answering from the record");
-                    return self.stored(row);
-                }
+        // A live claim lapses after its lifetime, so waiting longer means something is
+        // wrong with the database's clock or with us.
+        let give_up = Instant::now() + self.claims.lifetime * 2;
+        loop {
+            if let Lookup::Ready(code) = self.lookup(&hash).await? {
+                return Ok(code);
+            }
+            if let Some(claim) = self.claims.try_claim(&self.db, &hash).await? {
+                // Looked at again under the claim: a peer may have recorded it between
+                // our first look and our claim.
+                let existing = match self.lookup(&hash).await? {
+                    Lookup::Ready(code) => {
+                        claim.release().await;
+                        return Ok(code);
+                    }
+                    Lookup::Missing(id) => Some(id),
+                    Lookup::None => None,
+                };
+                let job = Job {
+                    service: self.clone(),
+                    target: target.clone(),
+                    spec: spec.clone(),
+                    hash,
+                    wait,
+                    existing,
+                };
+                // Its own task, which also ends the claim: a client hanging up cannot
+                // leave the quota, the image, the record and the claim out of step.
+                let (code, bytes) = tokio::spawn(job.run(claim))
+                    .await
+                    .map_err(|e| AppError::internal(format!("code task: {e}")))??;
+                *made = Some(bytes);
+                return Ok(code);
+            }
+            if Instant::now() >= give_up {
+                return Err(AppError::Unavailable(
+                    "另一实例正在生成该小程序码,请稍后重试".into(),
+                ));
+            }
+            tokio::time::sleep(claim::POLL).await;
+        }
+    }
+
+    /// The record of `hash`, if it is there and its image too.
+    async fn lookup(&self, hash: &str) -> AppResult<Lookup> {
+        let Some(row) = store::find_by_hash(&self.db, hash).await? else {
+            return Ok(Lookup::None);
+        };
+        match self.images.exists(&row.file).await {
+            Ok(true) => Ok(Lookup::Ready(self.stored(&row)?)),
+            Ok(false) => {
+                tracing::warn!(id = row.id, file = %row.file, "stored code image missing; making it again");
+                Ok(Lookup::Missing(row.id))
+            }
+            // The record is only written once its image is complete; the store is asked
+            // only to notice a deletion behind our back. Unreachable, trust it.
+            Err(e) => {
+                tracing::warn!(id = row.id, error = %e, "image store not answering; answering from the record");
+                Ok(Lookup::Ready(self.stored(&row)?))
             }
         }
-        let job = Job {
-            service: self.clone(),
-            target: target.clone(),
-            spec: spec.clone(),
-            hash,
-            wait,
-            existing: existing.map(|r| r.id),
-        };
-        let (code, bytes) = tokio::spawn(job.run())
-            .await
-            .map_err(|e| AppError::internal(format!("code task: {e}")))??;
-        *made = Some(bytes);
-        Ok(code)
     }
 
     fn stored(&self, row: &CodeRow) -> AppResult<Arc<StoredCode>> {
