@@ -25,6 +25,7 @@ pub struct Settings {
     pub wechat: WechatSettings,
     pub codes: CodesSettings,
     pub schemes: SchemesSettings,
+    pub links: LinksSettings,
     pub storage: StorageSettings,
     pub admin: AdminSettings,
     pub internal: InternalSettings,
@@ -130,6 +131,16 @@ pub struct CodesSettings {
 pub struct SchemesSettings {
     pub default_expire_days: u32,
     pub reuse_min_remaining_secs: u64,
+    /// Schemes and URL links made per app per Beijing day, counted across instances
+    /// (WeChat's own cap is 500,000; past it WeChat answers 44993).
+    pub daily_limit: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinksSettings {
+    /// Permanent short links per app, for life (WeChat's cap is 100,000; then 85400).
+    pub permanent_short_limit: u64,
 }
 
 /// Where code images live.

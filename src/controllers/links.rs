@@ -9,8 +9,11 @@ use utoipa::OpenApi;
 use crate::app::AppContext;
 use crate::controllers::app_param::target;
 use crate::controllers::caller;
+use std::borrow::Cow;
+
 use crate::domain::links::{
-    EnvVersion, Expiry, JumpKind, JumpLink, LinkQuery, PagePath, PageTitle, PageUrl, ShortLink,
+    Cq, EnvVersion, Expiry, JumpKind, JumpLink, LinkQuery, PagePath, PageTitle, PageUrl,
+    PlainScheme, ShortLink,
 };
 use crate::envelope::{self, Envelope};
 use crate::error::AppResult;
@@ -34,6 +37,18 @@ pub struct SchemeData<'a> {
     /// Unix seconds.
     pub expire_time: i64,
     /// True when an earlier link was handed out again (no call to WeChat).
+    pub reused: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlainSchemeData<'a> {
+    /// The record's id.
+    pub id: i64,
+    /// `weixin://dl/business/?appid=...&path=...`: built here, no WeChat call.
+    pub openlink: &'a str,
+    /// Always true.
+    pub plaintext: bool,
+    /// True when this scheme was recorded before.
     pub reused: bool,
 }
 
@@ -77,6 +92,13 @@ pub struct JumpParams {
     expire_interval: Option<i64>,
     /// Configured app name; default `wechat.default_app`.
     app: Option<String>,
+    /// The developer's own parameter (≤256 chars of the query charset), appended to the
+    /// link as `cq=` without a new WeChat call.
+    #[param(max_length = 256, pattern = r"^[0-9a-zA-Z!#$&'()*+,/:;=?@\-._~%]*$")]
+    cq: Option<String>,
+    /// `/api/scheme_code` only: `true` builds the plain-text scheme (no WeChat call, no
+    /// generation quota; `path` required, `query` ≤512 chars, no expiry).
+    plaintext: Option<bool>,
 }
 
 /// Inputs of `/api/short_link` (query string, JSON or form).
@@ -111,13 +133,21 @@ fn jump_input(input: &Input, ctx: &AppContext) -> AppResult<JumpLink> {
     })
 }
 
+/// The link as stored, or with the caller's `cq` appended.
+fn with_cq<'a>(cq: Option<&Cq>, kind: JumpKind, link: &'a str) -> Cow<'a, str> {
+    match cq {
+        Some(cq) => Cow::Owned(cq.append_to(kind, link)),
+        None => Cow::Borrowed(link),
+    }
+}
+
 /// An encrypted URL Scheme (`wxa/generatescheme`) for H5 pages to jump to.
 #[utoipa::path(method(get, post), path = "/api/scheme_code", tag = "links",
     params(JumpParams),
     responses(
-        (status = 200, body = Envelope<SchemeData>),
+        (status = 200, body = Envelope<SchemeData>, description = "with `plaintext=true`: data is PlainSchemeData"),
         (status = 400, description = "invalid parameter; data {field, rule} (code 400)"),
-        (status = 429, description = "WeChat's 44990/44993/45009 limits; data {errcode, errmsg} (code 429)"),
+        (status = 429, description = "`schemes.daily_limit` reached (before any call), or WeChat's 44990/44993/45009 limits (code 429)"),
         (status = 502, description = "WeChat refused; data {errcode, errmsg} (code 5000)"),
         (status = 504, description = "WeChat unreachable (code 5001)"),
     ))]
@@ -128,6 +158,27 @@ pub async fn scheme_code(
 ) -> AppResult<HttpResponse> {
     let app = target(&input, &ctx).await?;
     let caller = caller::caller(&req, &ctx);
+    if input.bool("plaintext")?.unwrap_or(false) {
+        let plain = PlainScheme::parse(
+            input.str("path")?,
+            input.str("query")?,
+            EnvVersion::parse("env_version", input.str("env_version")?)?,
+        )?;
+        let got = ctx
+            .links
+            .plain_scheme(&app, plain, caller::admit(&ctx, &caller))
+            .await?;
+        return Ok(envelope::ok(
+            "小程序明文scheme返回成功",
+            PlainSchemeData {
+                id: got.link.id,
+                openlink: &got.link.link,
+                plaintext: true,
+                reused: got.reused,
+            },
+        ));
+    }
+    let cq = Cq::parse(input.str("cq")?)?;
     let link = jump_input(&input, &ctx)?;
     let got = ctx
         .links
@@ -137,7 +188,7 @@ pub async fn scheme_code(
         "小程序scheme码返回成功",
         SchemeData {
             id: got.link.id,
-            openlink: &got.link.link,
+            openlink: &with_cq(cq.as_ref(), JumpKind::Scheme, &got.link.link),
             expire_time: got.link.expires_at,
             reused: got.reused,
         },
@@ -161,6 +212,7 @@ pub async fn url_link(
 ) -> AppResult<HttpResponse> {
     let app = target(&input, &ctx).await?;
     let caller = caller::caller(&req, &ctx);
+    let cq = Cq::parse(input.str("cq")?)?;
     let link = jump_input(&input, &ctx)?;
     let got = ctx
         .links
@@ -170,7 +222,7 @@ pub async fn url_link(
         "小程序URL Link返回成功",
         UrlLinkData {
             id: got.link.id,
-            url_link: &got.link.link,
+            url_link: &with_cq(cq.as_ref(), JumpKind::UrlLink, &got.link.link),
             expire_time: got.link.expires_at,
             reused: got.reused,
         },

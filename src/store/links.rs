@@ -123,3 +123,39 @@ pub async fn insert(
     .await?;
     Ok(id)
 }
+
+/// Takes one unit of `app_id`'s `bucket`, atomically across instances: false when `limit`
+/// units are taken.
+pub async fn take_count(
+    db: &Db,
+    app_id: &str,
+    bucket: &str,
+    limit: u64,
+) -> Result<bool, sqlx::Error> {
+    if limit == 0 {
+        return Ok(false);
+    }
+    let done = sqlx::query(
+        "INSERT INTO link_counts (app_id, bucket, used) VALUES ($1, $2, 1) \
+         ON CONFLICT (app_id, bucket) DO UPDATE SET used = link_counts.used + 1 \
+         WHERE link_counts.used < $3",
+    )
+    .bind(app_id)
+    .bind(bucket)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives a unit back: WeChat made nothing.
+pub async fn give_back_count(db: &Db, app_id: &str, bucket: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE link_counts SET used = used - 1 WHERE app_id = $1 AND bucket = $2 AND used > 0",
+    )
+    .bind(app_id)
+    .bind(bucket)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! Links for H5 pages (issue 6): `/api/scheme_code`, `/api/url_link`, `/api/short_link`,
 //! against the simulator over real HTTP.
 
+mod beyond;
 mod reuse;
 mod short_link;
 mod url_link;

@@ -8,6 +8,7 @@
 //!   errors included;
 //! - every link WeChat makes is recorded, so another instance or a restart reuses it.
 
+mod counts;
 mod reuse;
 mod upstream;
 
@@ -19,10 +20,11 @@ use moka::Expiry;
 use moka::future::Cache;
 use prometheus_client::metrics::counter::Counter;
 
+use counts::Bucket;
 use reuse::{LinkKey, Spec};
 
 use crate::controllers::app_param::Target;
-use crate::domain::links::{JumpKind, JumpLink, ShortLink};
+use crate::domain::links::{JumpKind, JumpLink, PlainScheme, ShortLink};
 use crate::error::AppError;
 use crate::metrics::CacheLabels;
 use crate::services::ServiceDeps;
@@ -57,6 +59,8 @@ pub struct LinkService {
     db: Db,
     mini_program: Arc<MiniProgramService>,
     reuse_min_secs: i64,
+    daily_limit: u64,
+    permanent_short_limit: u64,
     cache: Cache<LinkKey, Arc<Link>>,
     // Looked up once: the hot path only bumps an atomic.
     cache_hits: Counter,
@@ -89,6 +93,8 @@ impl LinkService {
             mini_program: deps.mini_program.clone(),
             reuse_min_secs: i64::try_from(deps.settings.schemes.reuse_min_remaining_secs)
                 .unwrap_or(i64::MAX),
+            daily_limit: deps.settings.schemes.daily_limit,
+            permanent_short_limit: deps.settings.links.permanent_short_limit,
             cache: Cache::builder()
                 .max_capacity(CACHE_CAPACITY)
                 .expire_after(WhileReusable)
@@ -109,6 +115,20 @@ impl LinkService {
         let key = LinkKey {
             app_id: app.app_id.clone(),
             spec: Spec::Jump(kind, link),
+        };
+        self.obtain(app, key, admit).await
+    }
+
+    /// A plain-text scheme for `app`: built here, recorded, no WeChat call.
+    pub async fn plain_scheme(
+        &self,
+        app: &Target,
+        plain: PlainScheme,
+        admit: Admit<'_>,
+    ) -> Result<Obtained, AppError> {
+        let key = LinkKey {
+            app_id: app.app_id.clone(),
+            spec: Spec::Plain(plain),
         };
         self.obtain(app, key, admit).await
     }
@@ -175,19 +195,44 @@ impl LinkService {
                 expires_at: stored.expires_at,
             }));
         }
-        admit.check(Work::Other).await?;
-        let link = upstream::generate(&self.mini_program, app, key).await?;
+        let link = match &key.spec {
+            Spec::Plain(plain) => plain.link(&app.app_id),
+            _ => {
+                admit.check(Work::Other).await?;
+                self.generate(app, key, now).await?
+            }
+        };
         generated.store(true, Ordering::Relaxed);
         // Counted from before the call: WeChat's clock starts a little later, so the
         // record never promises more than the link gives.
         let (expires_at, interval) = key.lifetime(now);
         let id = links::insert(&self.db, &target, &link, interval, expires_at, now).await?;
-        tracing::info!(app = %app.name, kind = target.kind, id, expires_at, "link generated");
+        tracing::info!(app = %app.name, kind = target.kind, id, expires_at, "link made");
         Ok(Arc::new(Link {
             id,
             link,
             expires_at,
             reusable_until: rule.reusable_until(expires_at),
         }))
+    }
+
+    /// One WeChat call, counted first where WeChat caps it (the unit is given back when
+    /// WeChat made nothing).
+    async fn generate(&self, app: &Target, key: &LinkKey, now: i64) -> Result<String, AppError> {
+        let counted = match &key.spec {
+            Spec::Jump(..) => Some((Bucket::day(now), self.daily_limit)),
+            Spec::Short(short) if short.permanent => {
+                Some((Bucket::permanent_short(), self.permanent_short_limit))
+            }
+            _ => None,
+        };
+        if let Some((bucket, limit)) = &counted {
+            counts::take(&self.db, &app.app_id, bucket, *limit, now).await?;
+        }
+        let made = upstream::generate(&self.mini_program, app, key).await;
+        if let (Err(_), Some((bucket, _))) = (&made, &counted) {
+            counts::give_back(&self.db, &app.app_id, bucket).await;
+        }
+        made
     }
 }

@@ -13,7 +13,7 @@
 //!   ones never expire and are always reused.
 
 use crate::domain::links::{
-    DAY_SECS, Expiry, JumpKind, JumpLink, MIN_EXPIRY_SECS, SHORT_LINK_SECS, ShortLink,
+    DAY_SECS, Expiry, JumpKind, JumpLink, MIN_EXPIRY_SECS, PlainScheme, SHORT_LINK_SECS, ShortLink,
 };
 use crate::store::links::LinkTarget;
 
@@ -29,6 +29,8 @@ pub struct LinkKey {
 pub enum Spec {
     Jump(JumpKind, JumpLink),
     Short(ShortLink),
+    /// Built here, never by WeChat; recorded like the others.
+    Plain(PlainScheme),
 }
 
 /// What a request accepts from the record.
@@ -67,6 +69,15 @@ impl LinkKey {
                 title: "",
                 permanent: false,
             },
+            Spec::Plain(plain) => LinkTarget {
+                app_id: &self.app_id,
+                kind: "plain_scheme",
+                path: plain.path.as_str(),
+                query: &plain.query,
+                env_version: plain.env_version.as_str(),
+                title: "",
+                permanent: true,
+            },
             Spec::Short(short) => LinkTarget {
                 app_id: &self.app_id,
                 kind: "short_link",
@@ -88,6 +99,7 @@ impl LinkKey {
                 Expiry::InDays(days) => (now + days * DAY_SECS, days),
             },
             Spec::Short(short) if short.permanent => (0, 0),
+            Spec::Plain(_) => (0, 0),
             Spec::Short(_) => (now + SHORT_LINK_SECS, SHORT_LINK_SECS / DAY_SECS),
         }
     }

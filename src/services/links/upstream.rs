@@ -129,6 +129,9 @@ pub async fn generate(
             let answer: ShortLinkAnswer = post(mini_program, app, api::GEN_SHORTLINK, body).await?;
             non_empty(answer.link, "link")
         }
+        Spec::Plain(_) => Err(AppError::internal(
+            "a plain-text scheme is built without WeChat",
+        )),
     }
 }
 

@@ -80,7 +80,9 @@ async fn an_instance_killed_mid_burst_loses_no_recorded_code() {
         );
     }
     let calls = cluster.calls(UNLIMIT).await;
-    eprintln!("kill -9 mid-burst: {answered}/24 answered before the kill, {calls} upstream calls for 24 codes");
+    eprintln!(
+        "kill -9 mid-burst: {answered}/24 answered before the kill, {calls} upstream calls for 24 codes"
+    );
     // At most the codes the killed instance was making when it died are made again.
     assert!((24..=32).contains(&calls), "{calls} upstream calls");
     cluster.finish().await;
@@ -169,7 +171,10 @@ async fn redis_stopped_and_started_mid_burst_fails_no_request() {
         v[v.len() / 2]
     };
     let (normal, down) = (median(false), median(true));
-    eprintln!("new codes, median: {normal:?} with Redis, {down:?} without ({} requests)", seen.len());
+    eprintln!(
+        "new codes, median: {normal:?} with Redis, {down:?} without ({} requests)",
+        seen.len()
+    );
     assert!(
         down < normal + Duration::from_millis(100),
         "median with Redis down {down:?}, with it up {normal:?}"

@@ -4,6 +4,9 @@
 
 use crate::error::{AppError, AppResult};
 
+mod plain;
+pub use plain::{Cq, PlainScheme};
+
 /// `query` (and a short link's query part): WeChat's 40212 limit.
 pub const MAX_QUERY_CHARS: usize = 1024;
 /// Page paths: WeChat states no figure for links; 1024 is its limit for code paths.
@@ -111,7 +114,7 @@ fn query_rules(field: &'static str, query: &str) -> AppResult<()> {
     Ok(())
 }
 
-fn query_char(c: char) -> bool {
+pub(crate) fn query_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$&'()*+,/:;=?@-._~%".contains(c)
 }
 
