@@ -181,6 +181,9 @@ async fn login_code(state: Data<SimState>, raw: Bytes) -> Answer {
 struct NewPhone {
     appid: Option<String>,
     phone_number: String,
+    /// The user whose button made the code: `getuserphonenumber` with another `openid`
+    /// is refused. Absent: any caller.
+    openid: Option<String>,
     #[serde(default = "china")]
     country_code: String,
 }
@@ -201,6 +204,7 @@ async fn phone_code(state: Data<SimState>, raw: Bytes) -> Answer {
         app_id: app_id.clone(),
         pure_phone: req.phone_number,
         country_code,
+        openid: req.openid.filter(|o| !o.is_empty()),
     };
     let code = users::mint_phone(&state, grant);
     ok(json!({"code": code, "appid": app_id, "expires_in": CODE_LIFETIME_SECS}))

@@ -34,6 +34,8 @@ pub struct PhoneGrant {
     pub app_id: String,
     pub pure_phone: String,
     pub country_code: String,
+    /// The user whose button made the code, when known.
+    pub openid: Option<String>,
 }
 
 pub fn mint_login(state: &SimState, grant: LoginGrant) -> String {
@@ -171,11 +173,19 @@ fn phone(state: &SimState, call: &mut Call, req: &HttpRequest, body: &[u8]) -> C
     {
         return Err(WxErr::of(45011));
     }
+    // `openid` is optional; sent, it must be the code's user. WeChat's errcode for a
+    // mismatch is not documented: 40029, as for any code that is not the caller's.
+    let openid = str_field(&body, "openid")
+        .ok()
+        .flatten()
+        .filter(|o| !o.is_empty());
     let taken = state.phone_codes.take_if(code, now, |grant| {
-        if grant.app_id == app.app_id {
-            Ok(())
-        } else {
+        if grant.app_id != app.app_id {
             Err(WxErr::of(40013))
+        } else if matches!((&grant.openid, openid), (Some(owner), Some(asker)) if owner != asker) {
+            Err(WxErr::of(40029))
+        } else {
+            Ok(())
         }
     });
     let grant = taken.map_err(|_| WxErr::of(40029))??;

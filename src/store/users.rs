@@ -17,6 +17,8 @@ pub struct SessionRow {
     pub id: i64,
     pub user_id: i64,
     pub app_id: String,
+    /// The user's openid (sent with `getuserphonenumber`).
+    pub openid: String,
     pub session_key: String,
     pub expires_at: i64,
 }
@@ -93,18 +95,19 @@ pub async fn insert_session(
 }
 
 pub async fn find_session(db: &Db, token_hash: &str) -> Result<Option<SessionRow>, sqlx::Error> {
-    let row: Option<(i64, i64, String, String, i64)> = sqlx::query_as(
-        "SELECT id, user_id, app_id, session_key, expires_at FROM user_sessions \
-         WHERE token_hash = $1",
+    let row: Option<(i64, i64, String, String, String, i64)> = sqlx::query_as(
+        "SELECT s.id, s.user_id, s.app_id, u.openid, s.session_key, s.expires_at \
+         FROM user_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(db.pool())
     .await?;
     Ok(row.map(
-        |(id, user_id, app_id, session_key, expires_at)| SessionRow {
+        |(id, user_id, app_id, openid, session_key, expires_at)| SessionRow {
             id,
             user_id,
             app_id,
+            openid,
             session_key,
             expires_at,
         },
@@ -135,35 +138,36 @@ pub struct Attempts {
     pub oldest_at: Option<i64>,
 }
 
-/// Records an attempt of the encrypted phone flow before it is tried and counts the
-/// attempts of the session that came before it; purges rows that have left the window.
+/// Records an attempt of the encrypted phone flow before it is tried, in the first free
+/// of the session's `slots` numbered slots (purging rows that have left the window first).
+/// `Err` with the session's attempts when every slot is taken.
 pub async fn begin_phone_attempt(
     db: &Db,
     session_id: i64,
     now: i64,
     since: i64,
-) -> Result<(i64, Attempts), sqlx::Error> {
+    slots: i64,
+) -> Result<Result<i64, Attempts>, sqlx::Error> {
     sqlx::query("DELETE FROM phone_attempts WHERE at <= $1")
         .bind(since)
         .execute(db.pool())
         .await?;
-    let (id,): (i64,) =
-        sqlx::query_as("INSERT INTO phone_attempts (session_id, at) VALUES ($1, $2) RETURNING id")
-            .bind(session_id)
-            .bind(now)
-            .fetch_one(db.pool())
-            .await?;
-    // Only the attempts that came before this one (smaller id) count against it: were
-    // every concurrent attempt to count all the others, a burst would refuse them all.
-    let (count, oldest_at): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM phone_attempts WHERE session_id = $1 AND at > $2 AND id <= $3",
-    )
-    .bind(session_id)
-    .bind(since)
-    .bind(id)
-    .fetch_one(db.pool())
-    .await?;
-    Ok((id, Attempts { count, oldest_at }))
+    for slot in 1..=slots {
+        let inserted: Result<(i64,), _> = sqlx::query_as(
+            "INSERT INTO phone_attempts (session_id, slot, at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(session_id)
+        .bind(slot)
+        .bind(now)
+        .fetch_one(db.pool())
+        .await;
+        match inserted {
+            Ok((id,)) => return Ok(Ok(id)),
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Err(phone_attempts(db, session_id, since).await?))
 }
 
 /// The session's attempts made after `since`.

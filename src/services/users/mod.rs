@@ -45,6 +45,7 @@ pub struct Session {
     pub user_id: i64,
     /// The appid the user logged in with.
     pub app_id: String,
+    pub openid: String,
     pub expires_at: i64,
     session_key: SecretString,
 }
@@ -151,6 +152,7 @@ impl UserService {
             id: row.id,
             user_id: row.user_id,
             app_id: row.app_id,
+            openid: row.openid,
             expires_at: row.expires_at,
             session_key: row.session_key.into(),
         })
@@ -180,7 +182,7 @@ impl UserService {
         let phone = match proof {
             PhoneProof::Code(code) => {
                 phone_guard::check(&self.db, session.id, now).await?;
-                let info = self.phone_from_code(app, code).await?;
+                let info = self.phone_from_code(app, code, &session.openid).await?;
                 Phone::from_info(info).map_err(|why| {
                     AppError::from(WechatError::Decode(format!("phone_info: {why}")))
                 })?
@@ -217,8 +219,14 @@ impl UserService {
         }
     }
 
-    async fn phone_from_code(&self, app: &str, code: &OneTimeCode) -> AppResult<PhoneInfo> {
-        let body = serde_json::json!({ "code": code.as_str() });
+    /// With the session's openid, so WeChat refuses a code another user's button made.
+    async fn phone_from_code(
+        &self,
+        app: &str,
+        code: &OneTimeCode,
+        openid: &str,
+    ) -> AppResult<PhoneInfo> {
+        let body = serde_json::json!({ "code": code.as_str(), "openid": openid });
         let answer: PhoneAnswer = self
             .mini_program
             .with_token(app, |client, token| {

@@ -27,21 +27,23 @@ pub async fn check(db: &Db, session_id: i64, now: i64) -> AppResult<()> {
     refuse_past(attempts, MAX_FAILURES, now)
 }
 
-/// Runs one attempt of the flow: recorded first (so concurrent attempts count each
-/// other), forgotten when it succeeds; a failure stays recorded for `WINDOW_SECS`.
+/// Runs one attempt of the flow: it takes one of the session's `MAX_FAILURES` slots
+/// first (so concurrent attempts, on any instance, cannot exceed the limit), gives it
+/// back when it succeeds; a failure keeps its slot for `WINDOW_SECS`.
 pub async fn attempt<T, E>(
     db: &Db,
     session_id: i64,
     now: i64,
     decrypt: impl FnOnce() -> Result<T, E>,
 ) -> AppResult<Result<T, E>> {
-    let (id, attempts) = store::begin_phone_attempt(db, session_id, now, now - WINDOW_SECS).await?;
-    // This attempt is in the count: it may go ahead while the others number fewer than
-    // the limit.
-    if let Err(refused) = refuse_past(attempts, MAX_FAILURES + 1, now) {
-        store::forget_phone_attempt(db, id).await?;
-        return Err(refused);
-    }
+    let id = match store::begin_phone_attempt(db, session_id, now, now - WINDOW_SECS, MAX_FAILURES)
+        .await?
+    {
+        Ok(id) => id,
+        Err(attempts) => {
+            return Err(refusal(attempts, now));
+        }
+    };
     let outcome = decrypt();
     if outcome.is_ok() {
         store::forget_phone_attempt(db, id).await?;
@@ -53,13 +55,18 @@ fn refuse_past(attempts: Attempts, limit: i64, now: i64) -> AppResult<()> {
     if attempts.count < limit {
         return Ok(());
     }
+    Err(refusal(attempts, now))
+}
+
+/// The 429, with a `Retry-After` for when the oldest failure leaves the window.
+fn refusal(attempts: Attempts, now: i64) -> AppError {
     // One failure leaves the window when the oldest is WINDOW_SECS old.
     let free_at = attempts.oldest_at.unwrap_or(now) + WINDOW_SECS;
-    Err(AppError::RateLimited {
+    AppError::RateLimited {
         msg: format!("手机号解密失败次数过多: 每个登录会话 10 分钟内最多失败 {MAX_FAILURES} 次,请稍后再试或重新登录").into(),
         wechat: None,
         retry_after: Some((free_at - now).max(1) as u64),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,25 @@ use crate::helpers::TEST_APP_ID;
 use crate::on_both_databases;
 
 on_both_databases! {
+    async fn a_phone_code_made_by_another_users_button_is_refused_by_wechat(app: &TestApp) {
+        let alice = login(app, "o-alice-0000000031", None).await;
+        let mallory = login(app, "o-mallory-00000031", None).await;
+        // The code of alice's button (WeChat knows whose it is); the session's openid goes
+        // with the request, so mallory cannot spend it.
+        let code = app
+            .sim_post("/__sim/phone_codes", json!({"phone_number": "13700001111", "openid": "o-alice-0000000031"}))
+            .await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, body) = post(app, "/api/bind_phone", Some(&token(&mallory)), json!({"code": code})).await;
+        assert_eq!((status, body["data"]["errcode"].as_i64()), (502, Some(40029)), "{body}");
+        let mallory_id = mallory["user"]["id"].as_i64().unwrap();
+        assert_eq!(stored_phone(app, mallory_id).await, None);
+        let (status, body) = post(app, "/api/bind_phone", Some(&token(&alice)), json!({"code": code})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     async fn a_phone_bound_to_another_user_of_the_same_app_is_409(app: &TestApp) {
         let alice = login(app, "o-alice-0000000009", None).await;
         let bob = login(app, "o-bob-000000000009", None).await;

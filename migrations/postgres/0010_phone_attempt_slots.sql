@@ -1,0 +1,7 @@
+-- Each attempt of the encrypted phone flow takes one of 5 numbered slots of its session
+-- (unique), so concurrent attempts on several connections or instances can never exceed
+-- the limit: counting rows after inserting cannot see attempts not yet committed. The
+-- rows are short-lived counters (10 minutes), so the old ones are dropped, not numbered.
+DELETE FROM phone_attempts;
+ALTER TABLE phone_attempts ADD COLUMN slot BIGINT NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX phone_attempts_session_slot ON phone_attempts (session_id, slot);
