@@ -21,7 +21,6 @@ use crate::services::links::LinkService;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::open_platform::OpenPlatformService;
 use crate::services::rate::RateLimiter;
-use crate::services::token::{BACKGROUND_SPACING, TokenManager};
 use crate::services::users::UserService;
 use crate::services::{DepsError, ServiceDeps};
 use crate::store::redis::RedisStore;
@@ -117,7 +116,8 @@ impl Application {
             redis: deps.redis,
         };
         let server = serve(context.clone(), listener)?;
-        let background = tokio::spawn(refresh_tokens_forever(tokens));
+        // Stored tokens are refreshed at their due time even without traffic.
+        let background = tokio::spawn(async move { tokens.arm_from_store().await });
         Ok(Application {
             port,
             server,
@@ -145,19 +145,6 @@ impl Application {
         self.background.abort();
         self.context.db.close().await;
         result
-    }
-}
-
-/// Keeps tokens fresh even without traffic.
-async fn refresh_tokens_forever(tokens: Arc<TokenManager>) {
-    // The first look comes one period after start: a fresh instance fetches nothing until
-    // a token is asked for (or its stored one nears its end).
-    let start = tokio::time::Instant::now() + BACKGROUND_SPACING;
-    let mut tick = tokio::time::interval_at(start, BACKGROUND_SPACING);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        tokens.refresh_due().await;
     }
 }
 

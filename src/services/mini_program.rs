@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use crate::controllers::app_param::{Target, TokenSource};
 use crate::error::AppError;
 use crate::services::open_platform::OpenPlatformService;
-use crate::services::token::{AccessToken, TokenManager};
+use crate::services::token::{self, AccessToken, TokenManager};
 use crate::wechat::{WechatClient, WechatError};
 
 pub struct MiniProgramService {
@@ -66,18 +66,6 @@ impl MiniProgramService {
         F: Fn(WechatClient, AccessToken) -> Fut,
         Fut: Future<Output = Result<T, WechatError>>,
     {
-        let token = self.tokens.get(app).await?;
-        match call(self.client.clone(), token.clone()).await {
-            Err(e) if e.is_token_rejected() => {
-                tracing::warn!(
-                    app,
-                    errcode = e.errcode(),
-                    "token rejected; refreshing once"
-                );
-                let fresh = self.tokens.refresh_if_current(app, &token.value).await?;
-                Ok(call(self.client.clone(), fresh).await?)
-            }
-            other => Ok(other?),
-        }
+        token::with_token(self.tokens.cell(app)?, &self.client, call).await
     }
 }

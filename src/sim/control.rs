@@ -283,6 +283,7 @@ async fn set_limits(state: Data<SimState>, raw: Bytes) -> Answer {
     }
     let values: LimitValues =
         serde_json::from_value(merged).map_err(|e| bad(format!("invalid limits: {e}")))?;
+    state.tokens.set_lifetime(values.token_lifetime_secs);
     *write(&state.limits) = values.clone();
     ok(json!(values))
 }
@@ -311,6 +312,9 @@ async fn reset(state: Data<SimState>) -> Answer {
     state.faults.clear(None);
     state.clock.set_offset(0);
     *write(&state.limits) = LimitValues::default();
+    state
+        .tokens
+        .set_lifetime(LimitValues::default().token_lifetime_secs);
     state.counters.reset();
     state.windows.clear();
     state.images.clear();

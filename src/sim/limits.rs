@@ -37,6 +37,9 @@ pub struct LimitValues {
     pub login_per_minute_per_user: u64,
     /// `wxa/business/getuserphonenumber` calls per app per minute (45011; undocumented value).
     pub phone_per_minute: u64,
+    /// The lifetime of every token issued from now on (WeChat's is 7200 s); tests shorten
+    /// it to see refreshes ahead of expiry.
+    pub token_lifetime_secs: i64,
 }
 
 impl Default for LimitValues {
@@ -54,6 +57,7 @@ impl Default for LimitValues {
             shortlink_permanent: 100_000,
             login_per_minute_per_user: 100,
             phone_per_minute: 10_000,
+            token_lifetime_secs: super::token_store::LIFETIME_SECS,
         }
     }
 }

@@ -78,6 +78,8 @@ struct Inner {
     previous: HashMap<Owner, String>,
     last_force: HashMap<String, i64>,
     minted: u64,
+    /// Of new tokens; 0 means `LIFETIME_SECS`.
+    lifetime: i64,
 }
 
 impl Inner {
@@ -88,10 +90,14 @@ impl Inner {
                 .retain(|_, r| r.expires_at + KEEP_AFTER_EXPIRY_SECS > now);
         }
         let token = random_alnum(128);
+        let lifetime = match self.lifetime {
+            0 => LIFETIME_SECS,
+            secs => secs,
+        };
         let rec = Rec {
             appid: appid.to_owned(),
             kind,
-            expires_at: now + LIFETIME_SECS,
+            expires_at: now + lifetime,
             invalid_after: None,
         };
         self.by_token.insert(token.clone(), rec);
@@ -101,7 +107,7 @@ impl Inner {
         }
         Issued {
             token,
-            expires_in: LIFETIME_SECS,
+            expires_in: lifetime,
         }
     }
 
@@ -132,6 +138,11 @@ pub struct TokenStore {
 }
 
 impl TokenStore {
+    /// The lifetime of tokens issued from now on (`token_lifetime_secs` of the limits).
+    pub fn set_lifetime(&self, secs: i64) {
+        lock(&self.inner).lifetime = secs.max(1);
+    }
+
     /// A new token that replaces the current one of its kind; the old one keeps working for
     /// the overlap (classic, authorizer and component tokens).
     pub fn rotate(&self, kind: TokenKind, appid: &str, now: i64) -> Issued {

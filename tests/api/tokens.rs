@@ -7,7 +7,7 @@ use wxa_backend::wechat::{WechatError, api};
 use crate::helpers::{DbKind, INTERNAL_KEY, TEST_APP_ID, TEST_SECRET, TestApp, envelope};
 use crate::on_both_databases;
 
-async fn internal_token(app: &TestApp, address: &str) -> Value {
+pub async fn internal_token(app: &TestApp, address: &str) -> Value {
     let res = app
         .client
         .get(format!("{address}/internal/access_token?app=default"))
@@ -242,5 +242,64 @@ async fn a_lock_left_by_a_dead_instance_expires_and_the_token_is_fetched_once() 
         "bounded wait: {waited:?}"
     );
     assert_eq!(app.stable_token_calls().await, 1);
+    app.finish().await;
+}
+
+/// Polls the simulator until `done` holds (at most `secs`), sending nothing to the product.
+pub async fn wait_for(app: &TestApp, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let counters = app.sim_counters().await;
+        if done(&counters) || std::time::Instant::now() >= deadline {
+            return counters;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Tokens the simulator issues from now on live `secs` (its `token_lifetime_secs`).
+pub async fn token_lifetime(app: &TestApp, secs: i64) {
+    let res = app
+        .client
+        .put(app.sim_url("/__sim/limits"))
+        .json(&json!({"token_lifetime_secs": secs}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+}
+
+#[tokio::test]
+async fn a_token_is_refreshed_at_its_due_time_without_traffic() {
+    // stable_token rotates only in a token's last 300 s: a 295 s token with the 290 s
+    // margin is due 5 s after it is issued.
+    let Some(app) = TestApp::spawn_with(DbKind::Sqlite, "refreshed_ahead", |s| {
+        s.wechat.refresh_margin_secs = 290;
+    })
+    .await
+    else {
+        return;
+    };
+    token_lifetime(&app, 295).await;
+    let first = internal_token(&app, &app.address).await;
+    assert_eq!(app.stable_token_calls().await, 1);
+    let stable_calls = |c: &Value| c["calls"]["cgi-bin/stable_token"][TEST_APP_ID].as_u64();
+    let counters = wait_for(&app, 15, |c| stable_calls(c) == Some(2)).await;
+    assert_eq!(stable_calls(&counters), Some(2), "{counters}");
+    // Published: callers get the new token with no call of their own.
+    let now = internal_token(&app, &app.address).await;
+    assert_ne!(now["access_token"], first["access_token"]);
+    let stored = app
+        .context
+        .mini_program
+        .tokens
+        .stored("default")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now["access_token"].as_str(), Some(stored.token.as_str()));
+    // The next one is due at once too, but refreshes ahead are 30 s apart.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(app.stable_token_calls().await, 2);
     app.finish().await;
 }

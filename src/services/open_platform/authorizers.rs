@@ -3,13 +3,14 @@
 //! the authorization page URL.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::OpenPlatformService;
 use crate::error::{AppError, AppResult};
-use crate::services::token::{AccessToken, now_unix};
+use crate::services::token::{self, AccessToken, TokenCell, now_unix};
 use crate::store::open_platform::{self as store, Authorizer, Grant};
 use crate::wechat::component;
 use crate::wechat::{WechatClient, WechatError};
@@ -115,8 +116,9 @@ impl OpenPlatformService {
                 expires_at: now + info.expires_in,
             };
             self.authorizer_tokens
-                .put(&info.authorizer_appid, &token)
-                .await?;
+                .get_or_insert(&info.authorizer_appid)
+                .put(&token)
+                .await;
         }
         tracing::info!(authorizer = %info.authorizer_appid, func_ids = %func_ids, "authorizer stored");
         store::find(db, &c.app_id, &info.authorizer_appid)
@@ -157,13 +159,10 @@ impl OpenPlatformService {
     }
 
     /// The authorizer's access token (single flight, persisted, refreshed ahead). A hit
-    /// is a cache read; a revoked authorizer has neither a cached nor a stored token, so
-    /// the fetch (which reads the authorizer) refuses it.
+    /// is a wait-free read; a cell is made only for a current authorizer, and a revoked
+    /// one has none.
     pub async fn authorizer_token(&self, app_id: &str) -> AppResult<AccessToken> {
-        self.configured()?;
-        self.authorizer_tokens
-            .get(app_id, || self.fetch_authorizer_token(app_id))
-            .await
+        self.authorizer_cell(app_id).await?.get().await
     }
 
     /// Runs a mini-program call with the authorizer's token; on a rejected token,
@@ -173,27 +172,25 @@ impl OpenPlatformService {
         F: Fn(WechatClient, AccessToken) -> Fut,
         Fut: Future<Output = Result<T, WechatError>>,
     {
-        let token = self.authorizer_token(app_id).await?;
-        match call(self.client().clone(), token.clone()).await {
-            Err(e) if e.is_token_rejected() => {
-                tracing::warn!(
-                    authorizer = app_id,
-                    errcode = e.errcode(),
-                    "authorizer token rejected; refreshing once"
-                );
-                let fresh = self
-                    .authorizer_tokens
-                    .refresh_if_current(app_id, &token.value, || {
-                        self.fetch_authorizer_token(app_id)
-                    })
-                    .await?;
-                Ok(call(self.client().clone(), fresh).await?)
-            }
-            other => Ok(other?),
-        }
+        let cell = self.authorizer_cell(app_id).await?;
+        token::with_token(&cell, self.client(), call).await
     }
 
-    async fn fetch_authorizer_token(&self, app_id: &str) -> AppResult<AccessToken> {
+    async fn authorizer_cell(&self, app_id: &str) -> AppResult<Arc<TokenCell>> {
+        self.configured()?;
+        if let Some(cell) = self.authorizer_tokens.get(app_id) {
+            return Ok(cell);
+        }
+        self.check_authorized(app_id).await?;
+        Ok(self.authorizer_tokens.get_or_insert(app_id))
+    }
+
+    /// How many authorizer token cells this instance holds.
+    pub fn authorizer_cells(&self) -> usize {
+        self.authorizer_tokens.len()
+    }
+
+    pub(super) async fn fetch_authorizer_token(&self, app_id: &str) -> AppResult<AccessToken> {
         let c = self.configured()?;
         // Read under the slot's lock: the refresh token may have just been replaced.
         let stored = self.authorizer(app_id).await?;

@@ -2,7 +2,8 @@
 //!
 //! - `push`: the encrypted pushes to `/open/ticket` (ticket, authorization events).
 //! - `authorizers`: exchanging auth codes, authorizer tokens, the authorization page URL.
-//! - `tokens`: single-flight, persisted token slots for the component and authorizers.
+//! - `tokens`: where the component's and the authorizers' tokens come from; the token
+//!   subsystem (`src/services/token`) holds, shares and refreshes them.
 
 mod authorizers;
 mod push;
@@ -10,35 +11,37 @@ mod replay;
 mod tokens;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 pub use authorizers::{AuthorizerView, PageKind};
 pub use push::PushParams;
 
 use crate::error::{AppError, AppResult};
 use crate::services::ServiceDeps;
-use crate::services::token::{AccessToken, SharedTokens, now_unix};
-use crate::store::open_platform as store;
-use crate::wechat::component::{self, Component};
+use crate::services::token::{self, AccessToken, TokenCell, TokenCells};
 use crate::wechat::msg_crypto::MsgCrypt;
 use crate::wechat::{WechatClient, WechatError};
 use replay::SeenPushes;
-use tokens::TokenSlots;
+use tokens::{AuthorizerSource, ComponentSource};
+
+/// Never refresh closer to the end than this (the cells' own floor).
+const MIN_MARGIN_SECS: i64 = 30;
 
 /// The configured component; absent when `open_platform.app_id` is empty.
 struct Configured {
     app_id: String,
-    secret: SecretString,
     crypt: MsgCrypt,
+    /// Its component_access_token.
+    token: Arc<TokenCell>,
 }
 
 pub struct OpenPlatformService {
     deps: ServiceDeps,
     component: Option<Configured>,
-    component_tokens: TokenSlots,
-    authorizer_tokens: TokenSlots,
+    /// One cell per authorizer, made only once the appid is known to be authorized.
+    authorizer_tokens: TokenCells,
     /// Auth-code exchanges run one at a time: a push and the callback carry the same
     /// single-use code, and the second must find what the first stored.
     exchanges: tokio::sync::Mutex<()>,
@@ -50,6 +53,8 @@ pub struct OpenPlatformService {
 impl OpenPlatformService {
     pub fn new(deps: &ServiceDeps) -> Arc<Self> {
         let op = &deps.settings.open_platform;
+        let hub = deps.mini_program.tokens.hub();
+        let margin = (deps.settings.wechat.refresh_margin_secs as i64).max(MIN_MARGIN_SECS);
         let component = if op.app_id.is_empty() {
             None
         } else {
@@ -64,34 +69,55 @@ impl OpenPlatformService {
                 previous => c.with_previous_key(previous),
             });
             match crypt {
-                Ok(crypt) => Some(Configured {
-                    app_id: op.app_id.clone(),
-                    secret: op.secret.clone(),
-                    crypt,
-                }),
+                Ok(crypt) => {
+                    let source = ComponentSource {
+                        secret: op.secret.clone(),
+                        db: deps.db.clone(),
+                        client: deps.mini_program.client.clone(),
+                    };
+                    let cell = TokenCell::new(
+                        "component",
+                        &op.app_id,
+                        "component",
+                        margin,
+                        Arc::new(source),
+                        hub.clone(),
+                    );
+                    Some(Configured {
+                        app_id: op.app_id.clone(),
+                        crypt,
+                        token: Arc::new(cell),
+                    })
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "open_platform keys unusable; Open Platform disabled");
                     None
                 }
             }
         };
-        let margin = deps.settings.wechat.refresh_margin_secs as i64;
-        let shared = deps.redis.clone().map(SharedTokens::new);
-        // As for mini-program tokens: a fetch may take two calls of `timeout_ms`.
-        let lock_ttl = std::time::Duration::from_millis(deps.settings.wechat.timeout_ms.max(1) * 2)
-            + std::time::Duration::from_secs(2);
-        let slots = |kind| TokenSlots::new(kind, margin, deps.db.clone(), shared.clone(), lock_ttl);
-        let service = Arc::new(OpenPlatformService {
-            component_tokens: slots("component"),
-            authorizer_tokens: slots("authorizer"),
-            deps: deps.clone(),
-            component,
-            exchanges: tokio::sync::Mutex::new(()),
-            seen_pushes: SeenPushes::new(deps.redis.clone()),
-            authorized: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(std::time::Duration::from_secs(60))
-                .build(),
+        if let Some(cell) = component.as_ref().map(|c| Arc::clone(&c.token)) {
+            tokio::spawn(async move { cell.arm_from_store().await });
+        }
+        let service = Arc::new_cyclic(|service: &Weak<OpenPlatformService>| {
+            let source = AuthorizerSource {
+                service: service.clone(),
+            };
+            OpenPlatformService {
+                authorizer_tokens: TokenCells::new(
+                    "authorizer",
+                    margin,
+                    hub.clone(),
+                    Arc::new(source),
+                ),
+                deps: deps.clone(),
+                component,
+                exchanges: tokio::sync::Mutex::new(()),
+                seen_pushes: SeenPushes::new(deps.redis.clone()),
+                authorized: moka::future::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_live(std::time::Duration::from_secs(60))
+                    .build(),
+            }
         });
         // The mini-program routes act for authorizers (`appid=`) through this service.
         deps.mini_program.serve_authorizers(&service);
@@ -118,27 +144,7 @@ impl OpenPlatformService {
 
     /// The component_access_token (single flight, persisted, refreshed ahead).
     pub async fn component_token(&self) -> AppResult<AccessToken> {
-        let c = self.configured()?;
-        self.component_tokens
-            .get(&c.app_id, || self.fetch_component_token(c))
-            .await
-    }
-
-    async fn fetch_component_token(&self, c: &Configured) -> AppResult<AccessToken> {
-        let ticket = store::ticket(&self.deps.db, &c.app_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::Unavailable("no component_verify_ticket received yet".into())
-            })?;
-        let credentials = Component {
-            app_id: &c.app_id,
-            secret: c.secret.expose_secret(),
-        };
-        let fresh = component::component_token(self.client(), &credentials, &ticket).await?;
-        Ok(AccessToken {
-            value: fresh.component_access_token.into(),
-            expires_at: now_unix() + fresh.expires_in,
-        })
+        self.configured()?.token.get().await
     }
 
     /// Runs a component API call; on a rejected token, refreshes it (if still current)
@@ -148,21 +154,10 @@ impl OpenPlatformService {
         F: Fn(WechatClient, Arc<str>) -> Fut,
         Fut: Future<Output = Result<T, WechatError>>,
     {
-        let c = self.configured()?;
-        let token = self.component_token().await?;
-        match call(self.client().clone(), token.value.clone()).await {
-            Err(e) if e.is_token_rejected() => {
-                tracing::warn!(
-                    errcode = e.errcode(),
-                    "component token rejected; refreshing once"
-                );
-                let fresh = self
-                    .component_tokens
-                    .refresh_if_current(&c.app_id, &token.value, || self.fetch_component_token(c))
-                    .await?;
-                Ok(call(self.client().clone(), fresh.value).await?)
-            }
-            other => Ok(other?),
-        }
+        let cell = &self.configured()?.token;
+        token::with_token(cell, self.client(), |client, token| {
+            call(client, token.value)
+        })
+        .await
     }
 }

@@ -1,12 +1,110 @@
-//! Where a fresh token comes from: WeChat's stable_token or classic token endpoint, or,
-//! in `remote` mode, the central instance's `/internal` API.
+//! Where a fresh token comes from (`TokenSource`); for mini programs: WeChat's
+//! stable_token or classic token endpoint, or, in `remote` mode, the central instance's
+//! `/internal` API.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
+use super::cell::Flight;
+use super::{AccessToken, now_unix};
 use crate::config::TokenMode;
 use crate::error::{AppError, WechatFault};
+use crate::metrics::{Metrics, TokenLabels};
 use crate::wechat::{WechatClient, WechatError, api};
+
+/// WeChat ignores a second force_refresh within 30 s; so do we.
+const FORCE_SPACING: Duration = Duration::from_secs(30);
+
+/// Asks upstream for a new token; called under the cell's lock (and the cluster's).
+pub trait TokenSource: Send + Sync {
+    /// `rejected` is the token WeChat just refused, if that is why we ask.
+    fn fetch<'a>(
+        &'a self,
+        app_id: &'a str,
+        rejected: Option<&'a str>,
+        flight: &'a mut Flight,
+    ) -> BoxFuture<'a, Result<AccessToken, AppError>>;
+}
+
+/// A configured mini program's token, in the instance's mode.
+pub struct MiniProgramSource {
+    pub mode: TokenMode,
+    pub client: WechatClient,
+    pub remote: Option<Remote>,
+    pub credentials: Credentials,
+    pub metrics: Arc<Metrics>,
+}
+
+impl TokenSource for MiniProgramSource {
+    fn fetch<'a>(
+        &'a self,
+        _app_id: &'a str,
+        rejected: Option<&'a str>,
+        flight: &'a mut Flight,
+    ) -> BoxFuture<'a, Result<AccessToken, AppError>> {
+        Box::pin(async move {
+            let fresh = self.fresh(rejected, flight).await?;
+            Ok(AccessToken {
+                value: fresh.access_token.into(),
+                expires_at: now_unix() + fresh.expires_in,
+            })
+        })
+    }
+}
+
+impl MiniProgramSource {
+    async fn fresh(
+        &self,
+        rejected: Option<&str>,
+        flight: &mut Flight,
+    ) -> Result<FreshToken, AppError> {
+        let app = &self.credentials;
+        let count = |mode: &'static str| {
+            self.metrics
+                .token_fetches
+                .get_or_create(&TokenLabels {
+                    app: app.name.clone(),
+                    mode,
+                })
+                .inc();
+        };
+        match self.mode {
+            TokenMode::Classic => {
+                count("classic");
+                Ok(fetch_classic(&self.client, app).await?)
+            }
+            TokenMode::Stable => {
+                count("stable");
+                let fresh = fetch_stable(&self.client, app, false).await?;
+                // The normal call hands back the token WeChat just refused: only a forced
+                // refresh replaces it, and WeChat allows one per 30 s.
+                let same = rejected.is_some_and(|r| r == fresh.access_token);
+                let spaced = flight
+                    .last_force
+                    .is_none_or(|at| at.elapsed() >= FORCE_SPACING);
+                if same && spaced {
+                    count("stable_force");
+                    flight.last_force = Some(Instant::now());
+                    return Ok(fetch_stable(&self.client, app, true).await?);
+                }
+                Ok(fresh)
+            }
+            TokenMode::Remote => {
+                count("remote");
+                let remote = self
+                    .remote
+                    .as_ref()
+                    .ok_or_else(|| AppError::internal("remote mode without remote settings"))?;
+                fetch_remote(remote, &app.name, rejected).await
+            }
+        }
+    }
+}
 
 /// What an upstream answered: the token and its remaining lifetime in seconds.
 #[derive(Debug, Clone, Deserialize)]

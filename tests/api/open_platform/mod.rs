@@ -3,6 +3,7 @@
 //! the mini-program routes acting for an authorizer (`appid=`).
 
 mod acting;
+mod ahead;
 mod authorization;
 mod cluster;
 mod pushes;

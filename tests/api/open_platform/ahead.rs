@@ -1,0 +1,212 @@
+//! The Open Platform's tokens in the one token subsystem: refreshed ahead at their due
+//! time without traffic, fetched once per kind by a cold cluster, and no token cell for
+//! an appid that is not authorized.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::helpers::{DbKind, TEST_APP_ID, envelope, say_skipped, test_url};
+use crate::tokens::{internal_token, token_lifetime, wait_for};
+
+fn issued(counters: &Value, appid: &str, kind: &str) -> u64 {
+    counters["tokens_issued"][appid][kind].as_u64().unwrap_or(0)
+}
+
+/// A merchant authorizes through an auth code and the callback of `base`.
+async fn authorize(app: &TestApp, base: &str) {
+    let minted = app
+        .sim_post("/__sim/auth_codes", json!({"authorizer_appid": MERCHANT}))
+        .await;
+    let code = minted["auth_code"].as_str().unwrap();
+    let res = app
+        .client
+        .get(format!("{base}/open/callback"))
+        .query(&[("auth_code", code), ("expires_in", "3600")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn component_and_authorizer_tokens_are_refreshed_at_their_due_time() {
+    let test = "open_platform::ahead::refreshed_at_their_due_time";
+    let Some(app) = spawn_open(DbKind::Sqlite, test, |s| {
+        s.wechat.refresh_margin_secs = 290;
+    })
+    .await
+    else {
+        return;
+    };
+    // 295 s tokens with a 290 s margin are due 5 s after they are issued.
+    token_lifetime(&app, 295).await;
+    push_ticket(&app).await;
+    authorize(&app, &app.address).await;
+    let op = &app.context.open_platform;
+    let component = op.component_token().await.unwrap();
+    let merchant = op.authorizer_token(MERCHANT).await.unwrap();
+    let counters = app.sim_counters().await;
+    let (components, authorizers) = (
+        issued(&counters, COMPONENT_APPID, "component"),
+        issued(&counters, MERCHANT, "authorizer"),
+    );
+    assert_eq!(components, 1, "{counters}");
+    let counters = wait_for(&app, 15, |c| {
+        issued(c, COMPONENT_APPID, "component") == components + 1
+            && issued(c, MERCHANT, "authorizer") == authorizers + 1
+    })
+    .await;
+    assert_eq!(
+        issued(&counters, COMPONENT_APPID, "component"),
+        components + 1,
+        "{counters}"
+    );
+    assert_eq!(
+        issued(&counters, MERCHANT, "authorizer"),
+        authorizers + 1,
+        "{counters}"
+    );
+    // Callers now get the new tokens without a call of their own.
+    assert_ne!(op.component_token().await.unwrap().value, component.value);
+    assert_ne!(
+        op.authorizer_token(MERCHANT).await.unwrap().value,
+        merchant.value
+    );
+    let after = app.sim_counters().await;
+    assert_eq!(issued(&after, COMPONENT_APPID, "component"), components + 1);
+    assert_eq!(issued(&after, MERCHANT, "authorizer"), authorizers + 1);
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_cold_burst_on_two_instances_makes_one_token_call_per_kind() {
+    let test = "open_platform::ahead::a_cold_burst_on_two_instances";
+    let Some(redis_url) = test_url("TEST_REDIS_URL") else {
+        say_skipped(test, "TEST_REDIS_URL is not set");
+        return;
+    };
+    let prefix = format!("wxa-test-{}", uuid::Uuid::new_v4().simple());
+    let kind = if test_url("TEST_DATABASE_URL").is_some() {
+        DbKind::Postgres
+    } else {
+        DbKind::Sqlite
+    };
+    let Some(app) = spawn_open(kind, test, |s| {
+        s.redis.url = redis_url.clone().into();
+        s.redis.key_prefix.clone_from(&prefix);
+    })
+    .await
+    else {
+        return;
+    };
+    // The merchant authorized long ago: its token is gone from every copy, so the two
+    // fresh instances below start cold on all three kinds.
+    push_ticket(&app).await;
+    authorize(&app, &app.address).await;
+    let key = format!("{prefix}:token:");
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    for k in [
+        format!("{key}component:{COMPONENT_APPID}"),
+        format!("{key}authorizer:{MERCHANT}"),
+    ] {
+        let _: i64 = redis::cmd("DEL")
+            .arg(k)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    for (appid, kind) in [(COMPONENT_APPID, "component"), (MERCHANT, "authorizer")] {
+        store::delete_token(&app.context.db, appid, kind)
+            .await
+            .unwrap();
+    }
+    let before = app.sim_counters().await;
+    let (b, _, b_handle) = app.another_instance(|_| {}).await;
+    let (c, _, c_handle) = app.another_instance(|_| {}).await;
+    let bases = [b, c];
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let burst = (0..30).map(|i| {
+        let base = bases[i % 2].clone();
+        let (app, no_redirects) = (&app, &no_redirects);
+        async move {
+            match i % 3 {
+                0 => {
+                    internal_token(app, &base).await;
+                }
+                1 => {
+                    let res = no_redirects.get(format!("{base}/open/authorize")).send().await.unwrap();
+                    assert_eq!(res.status(), 302);
+                }
+                _ => {
+                    let res = app
+                        .client
+                        .post(format!("{base}/api/scheme_code"))
+                        .json(&json!({"appid": MERCHANT, "path": "pages/index/index", "query": format!("n={i}")}))
+                        .send()
+                        .await
+                        .unwrap();
+                    let (status, body) = envelope(res).await;
+                    assert_eq!(status, 200, "{body}");
+                }
+            }
+        }
+    });
+    futures_util::future::join_all(burst).await;
+    let after = app.sim_counters().await;
+    let stable = |c: &Value| {
+        c["calls"]["cgi-bin/stable_token"][TEST_APP_ID]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    assert_eq!(stable(&after) - stable(&before), 1, "{after}");
+    for (appid, kind) in [(COMPONENT_APPID, "component"), (MERCHANT, "authorizer")] {
+        assert_eq!(
+            issued(&after, appid, kind) - issued(&before, appid, kind),
+            1,
+            "{kind}: {after}"
+        );
+    }
+    b_handle.stop(true).await;
+    c_handle.stop(true).await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn an_appid_that_is_not_authorized_makes_no_token_cell() {
+    let Some(app) = spawn_open(DbKind::Sqlite, "open_platform::ahead::no_cell", |_| {}).await
+    else {
+        return;
+    };
+    push_ticket(&app).await;
+    for i in 0..20 {
+        let res = app
+            .client
+            .post(app.url("/api/scheme_code"))
+            .json(&json!({"appid": format!("wx{i:016}"), "path": "pages/index/index"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = envelope(res).await;
+        assert_eq!(
+            (status, body["data"]["field"].as_str()),
+            (400, Some("appid")),
+            "{body}"
+        );
+    }
+    let op = &app.context.open_platform;
+    assert_eq!(
+        op.authorizer_token("wx0000000000000099")
+            .await
+            .unwrap_err()
+            .code(),
+        400
+    );
+    assert_eq!(op.authorizer_cells(), 0);
+    authorize(&app, &app.address).await;
+    assert_eq!(op.authorizer_cells(), 1);
+    app.finish().await;
+}
