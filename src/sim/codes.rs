@@ -125,8 +125,12 @@ async fn make(state: &SimState, app_id: &str, key: RenderKey, reserved: Option<u
         }
     }
     let image = image?;
+    let pad = state.limits().image_pad_bytes;
     Ok(Reply::Image {
-        bytes: image.bytes,
+        bytes: match pad {
+            0 => image.bytes,
+            _ => qr_image::pad(&image.bytes, image.content_type, pad),
+        },
         content_type: image.content_type,
     })
 }

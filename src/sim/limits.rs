@@ -37,6 +37,9 @@ pub struct LimitValues {
     pub login_per_minute_per_user: u64,
     /// `wxa/business/getuserphonenumber` calls per app per minute (45011; undocumented value).
     pub phone_per_minute: u64,
+    /// Not a WeChat limit: bytes of comment added to every JPEG code, to answer codes the
+    /// size of real ones (30-60 KB at 430 px; the simulator's plain QR codes are smaller).
+    pub image_pad_bytes: usize,
 }
 
 impl Default for LimitValues {
@@ -54,6 +57,7 @@ impl Default for LimitValues {
             shortlink_permanent: 100_000,
             login_per_minute_per_user: 100,
             phone_per_minute: 10_000,
+            image_pad_bytes: 0,
         }
     }
 }
