@@ -40,6 +40,9 @@ pub struct LimitValues {
     /// Not a WeChat limit: bytes of comment added to every JPEG code, to answer codes the
     /// size of real ones (30-60 KB at 430 px; the simulator's plain QR codes are smaller).
     pub image_pad_bytes: usize,
+    /// Not a WeChat limit: draw every code this many pixels wide whatever the request
+    /// asked (0: as asked); a few dozen makes images of a few hundred bytes.
+    pub image_side_px: u32,
 }
 
 impl Default for LimitValues {
@@ -58,6 +61,7 @@ impl Default for LimitValues {
             login_per_minute_per_user: 100,
             phone_per_minute: 10_000,
             image_pad_bytes: 0,
+            image_side_px: 0,
         }
     }
 }
