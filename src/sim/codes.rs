@@ -117,7 +117,12 @@ fn prepare(
     Ok((key, Some(hash)))
 }
 
-async fn make(state: &SimState, app_id: &str, mut key: RenderKey, reserved: Option<u64>) -> CallResult {
+async fn make(
+    state: &SimState,
+    app_id: &str,
+    mut key: RenderKey,
+    reserved: Option<u64>,
+) -> CallResult {
     let side = state.limits().image_side_px;
     if side > 0 {
         key.width = side;
