@@ -124,6 +124,9 @@ pub struct CodesSettings {
     pub unlimited_per_minute: u32,
     /// `limited`/`qrcode` codes (a lifetime quota) without a bearer: the seed's way.
     pub public_limited: bool,
+    /// Memory for finished answers of repeated codes (`format=base64`, `/image/`), in MiB;
+    /// 0 turns the hot cache off.
+    pub hot_cache_mb: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

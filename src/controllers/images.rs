@@ -1,8 +1,9 @@
 //! `GET|HEAD /image/<file>`: stored code images, from whichever store holds them.
 //!
-//! `fs`: actix-files serves the folder (sendfile-fast, ETag, Range, 304). `s3`: the image
-//! comes from the bucket (kept in memory once read) and is answered here with the same
-//! headers, so any instance serves any code. Either way only plain image names are
+//! `s3`: the image comes from the bucket (kept in memory once read) and is answered here,
+//! so any instance serves any code. `fs`: the same handler answers from the hot cache
+//! (`services/codes/hot.rs`), or, with it off, actix-files serves the folder; either way
+//! with the same headers (ETag, Range, 304). Either way only plain image names are
 //! served: no folders, no hidden or temp files, nothing but images.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,7 +24,13 @@ use crate::services::codes::images::{IMMUTABLE, StoredImage, servable};
 
 pub fn configure(cfg: &mut web::ServiceConfig, context: &AppContext) {
     let scope = web::scope("/image").wrap(from_fn(immutable_images));
-    match context.codes.images().dir() {
+    // With the hot cache on, files are answered from memory too (the handler below).
+    let dir = context
+        .codes
+        .images()
+        .dir()
+        .filter(|_| !context.codes.hot().enabled());
+    match dir {
         Some(dir) => cfg.service(
             scope.service(
                 Files::new("", dir)
@@ -35,8 +42,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, context: &AppContext) {
             scope
                 .service(
                     web::resource("/{file}")
-                        .route(web::get().to(from_bucket))
-                        .route(web::head().to(from_bucket)),
+                        .route(web::get().to(from_store))
+                        .route(web::head().to(from_store)),
                 )
                 .default_service(web::to(not_found)),
         ),
@@ -61,7 +68,8 @@ async fn immutable_images(
     Ok(res)
 }
 
-async fn from_bucket(
+/// The bucket's images, and the folder's when the hot cache is on.
+async fn from_store(
     req: HttpRequest,
     file: web::Path<String>,
     ctx: web::Data<AppContext>,
@@ -69,8 +77,16 @@ async fn from_bucket(
     if !servable(&file) {
         return Err(AppError::NotFound);
     }
-    let image = ctx.codes.images().fetch(&file).await?;
-    Ok(respond(&req, &image))
+    let image = ctx.codes.image(&file).await?;
+    let mut res = respond(&req, &image);
+    if ctx.codes.images().dir().is_some() && res.status().is_success() {
+        // As actix-files answers a file.
+        let disposition = format!("inline; filename=\"{file}\"");
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            res.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(res)
 }
 
 /// The answer actix-files gives for a file, for an image held in memory: preconditions

@@ -124,17 +124,12 @@ pub async fn qr_code(
     let admit = caller::admit(&ctx, &caller);
     let codes = &ctx.codes;
     if inline {
-        let r = codes
-            .get_with_image(&target, &spec, Wait::Request, admit)
+        let body = codes
+            .inline_answer(&target, &spec, Wait::Request, admit, inline_body)
             .await?;
-        let encoded = r
-            .image
-            .as_ref()
-            .map(|b| base64::engine::general_purpose::STANDARD.encode(b));
-        return Ok(envelope::ok(
-            OK_MSG,
-            QrCodeData::new(&r.code, r.cached, encoded),
-        ));
+        return Ok(HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(body));
     }
     let CodeResult { code, cached, .. } = codes
         .get_or_make(&target, &spec, Wait::Request, admit)
@@ -160,6 +155,36 @@ fn repeat_body(code: &StoredCode) -> Bytes {
     };
     serde_json::to_vec(&envelope).map_or_else(|_| Bytes::new(), Bytes::from)
 }
+
+/// The `format=base64` answer in one allocation: the envelope as serde writes it without
+/// `base64`, then the field with the image encoded straight into the buffer. Base64
+/// needs no JSON escaping, so the big part is never scanned again.
+fn inline_body(code: &StoredCode, cached: bool, image: &[u8]) -> Bytes {
+    let envelope = Envelope {
+        code: 200,
+        msg: Cow::Borrowed(OK_MSG),
+        data: QrCodeData::new(code, cached, None),
+    };
+    let Ok(mut body) = serde_json::to_vec(&envelope) else {
+        return Bytes::new();
+    };
+    // `base64` is the last field of `data`, and `data` the envelope's last: `...}}`.
+    debug_assert!(body.ends_with(b"}}"));
+    body.truncate(body.len() - 2);
+    let encoded = base64::encoded_len(image.len(), true).unwrap_or(0);
+    body.reserve_exact(FIELD.len() + encoded + 3);
+    body.extend_from_slice(FIELD);
+    let start = body.len();
+    body.resize(start + encoded, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(image, &mut body[start..])
+        .unwrap_or(0);
+    body.truncate(start + written);
+    body.extend_from_slice(b"\"}}");
+    Bytes::from(body)
+}
+
+const FIELD: &[u8] = b",\"base64\":\"";
 
 /// The request's code parameters and whether the image goes inline.
 fn parse(input: &Input) -> AppResult<(CodeSpec, bool)> {

@@ -117,7 +117,16 @@ fn prepare(
     Ok((key, Some(hash)))
 }
 
-async fn make(state: &SimState, app_id: &str, key: RenderKey, reserved: Option<u64>) -> CallResult {
+async fn make(
+    state: &SimState,
+    app_id: &str,
+    mut key: RenderKey,
+    reserved: Option<u64>,
+) -> CallResult {
+    let side = state.limits().image_side_px;
+    if side > 0 {
+        key.width = side;
+    }
     let image = render_cached(state, key).await;
     if let (Err(_), Some(hash)) = (&image, reserved) {
         if let Some(used) = lock(&state.code_quota).get_mut(app_id) {
@@ -125,8 +134,12 @@ async fn make(state: &SimState, app_id: &str, key: RenderKey, reserved: Option<u
         }
     }
     let image = image?;
+    let pad = state.limits().image_pad_bytes;
     Ok(Reply::Image {
-        bytes: image.bytes,
+        bytes: match pad {
+            0 => image.bytes,
+            _ => qr_image::pad(&image.bytes, image.content_type, pad),
+        },
         content_type: image.content_type,
     })
 }

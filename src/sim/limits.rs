@@ -40,6 +40,12 @@ pub struct LimitValues {
     /// The lifetime of every token issued from now on (WeChat's is 7200 s); tests shorten
     /// it to see refreshes ahead of expiry.
     pub token_lifetime_secs: i64,
+    /// Not a WeChat limit: bytes of comment added to every JPEG code, to answer codes the
+    /// size of real ones (30-60 KB at 430 px; the simulator's plain QR codes are smaller).
+    pub image_pad_bytes: usize,
+    /// Not a WeChat limit: draw every code this many pixels wide whatever the request
+    /// asked (0: as asked); a few dozen makes images of a few hundred bytes.
+    pub image_side_px: u32,
 }
 
 impl Default for LimitValues {
@@ -58,6 +64,8 @@ impl Default for LimitValues {
             login_per_minute_per_user: 100,
             phone_per_minute: 10_000,
             token_lifetime_secs: super::token_store::LIFETIME_SECS,
+            image_pad_bytes: 0,
+            image_side_px: 0,
         }
     }
 }

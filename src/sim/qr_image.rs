@@ -170,6 +170,30 @@ pub fn render(
     }
 }
 
+/// A JPEG made longer by `pad` bytes (less at most 3) of comment segments (COM, right after the start
+/// marker), which decoders skip; a PNG is returned as it is.
+pub fn pad(image: &[u8], content_type: &str, pad: usize) -> bytes::Bytes {
+    /// A segment's length field counts itself and holds at most 65535.
+    const MAX_PAYLOAD: usize = 65_533;
+    if content_type != CONTENT_TYPE_JPEG || image.len() < 2 || pad < 4 {
+        return bytes::Bytes::copy_from_slice(image);
+    }
+    let mut out = Vec::with_capacity(image.len() + pad);
+    out.extend_from_slice(&image[..2]);
+    let mut left = pad;
+    while left >= 4 {
+        let payload = (left - 4).min(MAX_PAYLOAD);
+        // `payload + 2` <= 65535 by MAX_PAYLOAD.
+        let len = u16::try_from(payload + 2).unwrap_or(u16::MAX);
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.resize(out.len() + payload, b' ');
+        left -= payload + 4;
+    }
+    out.extend_from_slice(&image[2..]);
+    out.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +302,20 @@ mod tests {
         for (x, y) in [(0, 0), (429, 0), (0, 429), (429, 429)] {
             assert!(rgb.get_pixel(x, y).0.iter().all(|&c| c >= 245), "({x},{y})");
         }
+    }
+
+    #[test]
+    fn padding_makes_a_jpeg_longer_and_leaves_its_picture() {
+        let img = render("hello", 430, Rgb::BLACK, false).unwrap();
+        let padded = pad(&img.bytes, img.content_type, 70_000);
+        assert_eq!(padded.len(), img.bytes.len() + 70_000);
+        let (a, b) = (
+            image::load_from_memory(&img.bytes).unwrap().to_rgb8(),
+            image::load_from_memory(&padded).unwrap().to_rgb8(),
+        );
+        assert_eq!(a, b);
+        let png = render("hello", 430, BLUE, true).unwrap();
+        assert_eq!(pad(&png.bytes, png.content_type, 1000), png.bytes);
     }
 
     #[test]

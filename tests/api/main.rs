@@ -13,6 +13,7 @@ mod codes;
 mod envelope;
 mod faults;
 mod gateway;
+mod hot_cache;
 mod links;
 mod open_platform;
 mod operations;

@@ -7,6 +7,7 @@
 //! up cannot leave the quota, the file and the record out of step.
 
 mod claim;
+pub mod hot;
 pub mod images;
 mod job;
 pub mod pacer;
@@ -30,7 +31,8 @@ use crate::store::Db;
 use crate::store::codes::{self as store, CodeRow};
 
 use claim::Claims;
-use images::{ImageError, ImageStore};
+use hot::{HotCache, HotEntry, Stamp};
+use images::{ImageError, ImageStore, StoredImage};
 use job::Job;
 pub use job::QUOTA_EXHAUSTED;
 use pacer::Pacer;
@@ -85,6 +87,8 @@ pub struct CodeService {
     mini_program: Arc<MiniProgramService>,
     cache: Cache<[u8; 32], Arc<StoredCode>>,
     images: ImageStore,
+    /// Finished `format=base64` answers and `/image/` bytes of repeated codes.
+    hot: HotCache,
     pacer: Pacer,
     /// What image URLs start with, `/` included.
     image_base: String,
@@ -94,18 +98,17 @@ pub struct CodeService {
     claims: Claims,
     hits: Counter,
     misses: Counter,
+    hot_hits: Counter,
+    hot_misses: Counter,
 }
 
 impl CodeService {
     pub fn new(deps: &ServiceDeps) -> Result<Arc<Self>, ImageError> {
         let settings = &deps.settings;
-        let lookups = |result| {
+        let lookups = |cache, result| {
             deps.metrics
                 .cache_lookups
-                .get_or_create(&CacheLabels {
-                    cache: "codes",
-                    result,
-                })
+                .get_or_create(&CacheLabels { cache, result })
                 .clone()
         };
         Ok(Arc::new(CodeService {
@@ -116,6 +119,7 @@ impl CodeService {
                 .time_to_live(CACHE_TTL)
                 .build(),
             images: ImageStore::new(&settings.storage)?,
+            hot: HotCache::new(settings.codes.hot_cache_mb.saturating_mul(1024 * 1024)),
             pacer: Pacer::new(settings.codes.unlimited_per_minute).shared(deps.redis.clone()),
             image_base: image_base(settings),
             limited_quota: settings.codes.limited_quota,
@@ -126,13 +130,43 @@ impl CodeService {
                 lifetime: Duration::from_millis(settings.wechat.timeout_ms.max(1) * 2)
                     + Duration::from_secs(3),
             },
-            hits: lookups("hit"),
-            misses: lookups("miss"),
+            hits: lookups("codes", "hit"),
+            misses: lookups("codes", "miss"),
+            hot_hits: lookups("hot", "hit"),
+            hot_misses: lookups("hot", "miss"),
         }))
     }
 
     pub fn images(&self) -> &ImageStore {
         &self.images
+    }
+
+    pub fn hot(&self) -> &HotCache {
+        &self.hot
+    }
+
+    /// An image for `/image/<file>`: `s3` from the bucket's own memory (`bucket.rs`); `fs`
+    /// from the hot cache while the file is the one read, else from the folder.
+    pub async fn image(&self, file: &str) -> Result<Arc<StoredImage>, ImageError> {
+        let ImageStore::Dir(dir) = &self.images else {
+            return self.images.fetch(file).await;
+        };
+        // Taken before reading, like `with_image`: a file replaced meanwhile is read again.
+        let stamp = dir.stamp(file).ok_or(ImageError::NotFound)?;
+        let bytes = match self.hot.image(file).await {
+            Some(hit) if hit.stamp == stamp => hit.bytes,
+            _ => {
+                let bytes = Bytes::from(dir.read(file).await.map_err(images::io_error)?);
+                let entry = HotEntry {
+                    bytes: bytes.clone(),
+                    file: file.into(),
+                    stamp,
+                };
+                self.hot.put_image(entry).await;
+                bytes
+            }
+        };
+        Ok(Arc::new(StoredImage::from_file(file, bytes, stamp)))
     }
 
     /// The absolute URL handed out for a stored image.
@@ -186,6 +220,41 @@ impl CodeService {
         })
     }
 
+    /// The whole `format=base64` answer, `render(code, cached, image)`: a repeat's from
+    /// the hot cache while its file is the one it was built from, else built from the
+    /// store (and kept, when it is a repeat's).
+    pub async fn inline_answer(
+        self: &Arc<Self>,
+        target: &Target,
+        spec: &CodeSpec,
+        wait: Wait,
+        admit: Admit<'_>,
+        render: impl Fn(&StoredCode, bool, &[u8]) -> Bytes,
+    ) -> AppResult<Bytes> {
+        let key = spec.hash(&target.app_id);
+        if let Some(hit) = self.hot.answer(&key).await {
+            if self.images.stamp(&hit.file) == Some(hit.stamp) {
+                self.hot_hits.inc();
+                return Ok(hit.bytes);
+            }
+        }
+        if self.hot.enabled() {
+            self.hot_misses.inc();
+        }
+        let (result, stamp) = self.with_image(target, spec, wait, admit).await?;
+        let image = result.image.unwrap_or_default();
+        let body = render(&result.code, result.cached, &image);
+        if let (true, Some(stamp)) = (result.cached, stamp) {
+            let entry = HotEntry {
+                bytes: body.clone(),
+                file: result.code.file.as_str().into(),
+                stamp,
+            };
+            self.hot.put_answer(key, entry).await;
+        }
+        Ok(body)
+    }
+
     /// Like `get_or_make`, with the image bytes (`format=base64`).
     pub async fn get_with_image(
         self: &Arc<Self>,
@@ -194,17 +263,35 @@ impl CodeService {
         wait: Wait,
         admit: Admit<'_>,
     ) -> AppResult<CodeResult> {
+        Ok(self.with_image(target, spec, wait, admit).await?.0)
+    }
+
+    /// The code with its image, and the stamp of the file read (taken before reading, so
+    /// a file replaced meanwhile makes the stamp old, never the bytes); no stamp for an
+    /// image made by this call.
+    async fn with_image(
+        self: &Arc<Self>,
+        target: &Target,
+        spec: &CodeSpec,
+        wait: Wait,
+        admit: Admit<'_>,
+    ) -> AppResult<(CodeResult, Option<Stamp>)> {
         let mut result = self.get_or_make(target, spec, wait, admit).await?;
         if result.image.is_some() {
-            return Ok(result);
+            return Ok((result, None));
         }
+        let mut stamp = self.images.stamp(&result.code.file);
         match self.images.read(&result.code.file).await {
             Ok(bytes) => result.image = Some(bytes),
             Err(ImageError::NotFound) => {
                 // Deleted behind our back: forget the record, so it is made again.
-                self.cache.invalidate(&spec.hash(&target.app_id)).await;
+                let key = spec.hash(&target.app_id);
+                self.cache.invalidate(&key).await;
+                self.hot.forget_answer(&key).await;
                 result = self.get_or_make(target, spec, wait, admit).await?;
+                stamp = None;
                 if result.image.is_none() {
+                    stamp = self.images.stamp(&result.code.file);
                     let bytes = self.images.read(&result.code.file).await;
                     result.image = Some(bytes.map_err(|e| match e {
                         ImageError::NotFound => AppError::internal("a remade code is missing"),
@@ -214,7 +301,7 @@ impl CodeService {
             }
             Err(e) => return Err(e.into()),
         }
-        Ok(result)
+        Ok((result, stamp))
     }
 
     /// The record (when its file is there), else a new code from WeChat, made by one
@@ -259,6 +346,10 @@ impl CodeService {
                 let (code, bytes) = tokio::spawn(job.run(claim))
                     .await
                     .map_err(|e| AppError::internal(format!("code task: {e}")))??;
+                // A new image under this code's name: nothing built from the old one may
+                // be kept.
+                self.hot.forget_answer(&key).await;
+                self.hot.forget_image(&code.file).await;
                 *made = Some(bytes);
                 return Ok(code);
             }

@@ -23,6 +23,7 @@ use secrecy::ExposeSecret;
 
 use super::{IMMUTABLE, ImageError, content_type_of};
 use crate::config::StorageSettings;
+use crate::services::codes::hot::Stamp;
 
 /// Connecting to a healthy store in the same region takes milliseconds.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
@@ -41,6 +42,29 @@ pub struct StoredImage {
     pub etag: String,
     pub last_modified: SystemTime,
     pub content_type: &'static str,
+}
+
+impl StoredImage {
+    /// A file of the `fs` backend, with the validators actix-files gives it (`ETag` from
+    /// inode, length and modification time), so either way of serving it agrees.
+    pub fn from_file(file: &str, bytes: Bytes, stamp: Stamp) -> Self {
+        let since = stamp
+            .modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        StoredImage {
+            bytes,
+            etag: format!(
+                "\"{:x}:{:x}:{:x}:{:x}\"",
+                stamp.ino,
+                stamp.len,
+                since.as_secs(),
+                since.subsec_nanos()
+            ),
+            last_modified: stamp.modified,
+            content_type: content_type_of(file).unwrap_or("application/octet-stream"),
+        }
+    }
 }
 
 pub struct Bucket {

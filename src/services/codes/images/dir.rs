@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
+use crate::services::codes::hot::Stamp;
+
 pub struct ImageDir {
     dir: PathBuf,
     tmp: PathBuf,
@@ -58,6 +60,20 @@ impl ImageDir {
 
     pub async fn exists(&self, file: &str) -> io::Result<bool> {
         tokio::fs::try_exists(self.dir.join(file)).await
+    }
+
+    /// The file's inode, length and modification time; `None` when it is missing.
+    pub fn stamp(&self, file: &str) -> Option<Stamp> {
+        let md = std::fs::metadata(self.dir.join(file)).ok()?;
+        #[cfg(unix)]
+        let ino = std::os::unix::fs::MetadataExt::ino(&md);
+        #[cfg(not(unix))]
+        let ino = 0;
+        Some(Stamp {
+            ino,
+            len: md.len(),
+            modified: md.modified().ok()?,
+        })
     }
 
     pub async fn read(&self, file: &str) -> io::Result<Vec<u8>> {

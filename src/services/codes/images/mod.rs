@@ -14,6 +14,7 @@ use bytes::Bytes;
 pub use bucket::{Bucket, StoredImage};
 pub use dir::ImageDir;
 
+use super::hot::Stamp;
 use crate::config::{StorageBackend, StorageSettings};
 use crate::error::AppError;
 
@@ -89,6 +90,17 @@ impl ImageStore {
         }
     }
 
+    /// The version of `file` the store holds now, or `None` when there is none, without
+    /// waiting: `fs` asks the file system (a stat of a local file takes a microsecond or
+    /// two, less than handing it to a blocking thread would); `s3` objects are taken as
+    /// first read (`bucket.rs`), so their stamp is constant.
+    pub fn stamp(&self, file: &str) -> Option<Stamp> {
+        match self {
+            ImageStore::Dir(dir) => dir.stamp(file),
+            ImageStore::Bucket(_) => Some(Stamp::OBJECT),
+        }
+    }
+
     pub async fn read(&self, file: &str) -> Result<Bytes, ImageError> {
         match self {
             ImageStore::Dir(dir) => dir.read(file).await.map(Bytes::from).map_err(io_error),
@@ -129,7 +141,7 @@ impl ImageStore {
     }
 }
 
-fn io_error(e: std::io::Error) -> ImageError {
+pub(super) fn io_error(e: std::io::Error) -> ImageError {
     match e.kind() {
         std::io::ErrorKind::NotFound => ImageError::NotFound,
         _ => ImageError::Failed(e.to_string()),
