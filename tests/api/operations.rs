@@ -1,9 +1,9 @@
 //! Readiness, metrics, OpenAPI, static files, migrations.
 
 use crate::helpers::{DbKind, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
-on_both_databases! {
+on_every_database! {
     async fn readyz_reports_the_database_and_503_when_it_is_gone(app: &TestApp) {
         let (status, body) = envelope(app.get("/readyz").await).await;
         assert_eq!(status, 200);

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{Admin, Seed, assert_invalid, seed_code};
 use crate::helpers::TEST_APP_ID;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 const OTHER_APP: &str = "wx9999999999999999";
 
@@ -17,7 +17,7 @@ fn ids(body: &Value) -> Vec<i64> {
         .collect()
 }
 
-on_both_databases! {
+on_every_database! {
     async fn codes_are_listed_newest_first_with_absolute_urls_and_every_filter_applies(app: &TestApp) {
         let admin = Admin::start(app).await;
         let ctx = &admin.context;

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::Admin;
 use crate::helpers::TEST_APP_ID;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 async fn seed_link(admin: &Admin, kind: &str, link: &str, expires_at: i64, created_at: i64) -> i64 {
     sqlx::query_scalar(
@@ -32,7 +32,7 @@ fn items(body: &Value) -> &Vec<Value> {
     body["data"]["items"].as_array().unwrap()
 }
 
-on_both_databases! {
+on_every_database! {
     async fn links_show_their_expiry_and_whether_they_are_still_valid(app: &TestApp) {
         let admin = Admin::start(app).await;
         let t = now();

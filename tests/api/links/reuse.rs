@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{SCHEME_API, keys, now, ok_data, post, upstream_calls};
 use crate::helpers::{TEST_APP_ID, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 const DAY: i64 = 86_400;
 
@@ -22,7 +22,7 @@ async fn page_view(app: &TestApp) -> Value {
     body["data"].clone()
 }
 
-on_both_databases! {
+on_every_database! {
     async fn the_same_scheme_request_again_is_answered_from_the_record_without_calling_wechat(app: &TestApp) {
         let body = json!({"path": "pages/index/index", "query": "a=1"});
         let first = ok_data(app, "/api/scheme_code", body.clone()).await;

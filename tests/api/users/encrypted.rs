@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{login, post, stored_phone, token, upstream_calls};
 use crate::helpers::{TEST_APP_ID, TestApp};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 type Aes128CbcEnc = cbc::Encryptor<aes::Aes128>;
 
@@ -51,7 +51,7 @@ async fn bind_encrypted(app: &TestApp, token: &str, data: &str, iv: &str) -> (u1
     .await
 }
 
-on_both_databases! {
+on_every_database! {
     async fn encrypted_data_decrypts_with_the_stored_session_key(app: &TestApp) {
         assert_eq!(encrypt(PLAIN, SESSION_KEY, IV), CIPHERTEXT, "the vector matches openssl");
         let (token, user_id) = login_with_known_key(app, "o-enc-00000000001").await;

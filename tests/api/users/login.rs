@@ -5,9 +5,9 @@ use wxa_backend::services::token::now_unix;
 
 use super::{SHOP_APP_ID, bind, count, login, login_code, post, token, upstream_calls};
 use crate::helpers::TEST_APP_ID;
-use crate::{on_both_databases, with_two_apps};
+use crate::{on_every_database, with_two_apps};
 
-on_both_databases! {
+on_every_database! {
     async fn a_user_logs_in_binds_the_phone_and_logs_in_again_with_it(app: &TestApp) {
         let first = login(app, "o-alice-0000000001", Some("u-alice")).await;
         let token = token(&first);

@@ -115,7 +115,7 @@ pub async fn spawn_with_shop(kind: DbKind, test: &str) -> Option<TestApp> {
     Some(app)
 }
 
-/// Like `on_both_databases!`, with the `shop` app configured too.
+/// Like `on_every_database!`, with the `shop` app configured too.
 #[macro_export]
 macro_rules! with_two_apps {
     ($(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {$(
@@ -139,6 +139,15 @@ macro_rules! with_two_apps {
             async fn postgres() {
                 let name = concat!(module_path!(), "::postgres");
                 if let Some(app) = spawn_with_shop(DbKind::Postgres, name).await {
+                    run(&app).await;
+                    app.finish().await;
+                }
+            }
+
+            #[tokio::test]
+            async fn mysql() {
+                let name = concat!(module_path!(), "::mysql");
+                if let Some(app) = spawn_with_shop(DbKind::Mysql, name).await {
                     run(&app).await;
                     app.finish().await;
                 }

@@ -4,9 +4,9 @@ use serde_json::json;
 
 use super::{bind, login, phone_code, post, stored_phone, token, upstream_calls};
 use crate::helpers::TEST_APP_ID;
-use crate::on_both_databases;
+use crate::on_every_database;
 
-on_both_databases! {
+on_every_database! {
     async fn a_phone_bound_to_another_user_of_the_same_app_is_409(app: &TestApp) {
         let alice = login(app, "o-alice-0000000009", None).await;
         let bob = login(app, "o-bob-000000000009", None).await;
