@@ -34,7 +34,7 @@ on_every_database! {
         let data = &body["data"];
         assert_eq!((data["total"].as_i64(), data["page"].as_i64(), data["per_page"].as_i64()), (Some(5), Some(1), Some(20)));
         let first = &data["items"][0];
-        let file: String = sqlx::query_scalar::<_, String>("SELECT file FROM codes WHERE id = $1")
+        let (file,): (String,) = ctx.db.query("SELECT file FROM codes WHERE id = $1")
             .bind(d).fetch_one(ctx.db.pool()).await.unwrap();
         let base = ctx.settings.server.public_url.trim_end_matches('/');
         assert_eq!(first["url"], format!("{base}/image/{file}"));

@@ -132,7 +132,7 @@ on_every_database! {
         context.db.close().await;
 
         // An hour left is under schemes.reuse_min_remaining_secs (a day): a new link.
-        sqlx::query("UPDATE links SET expires_at = $1")
+        app.context.db.query("UPDATE links SET expires_at = $1")
             .bind(now() + 3600)
             .execute(app.context.db.pool())
             .await
@@ -230,7 +230,7 @@ on_every_database! {
             "path": "pages/index/index", "query": "a=1", "env_version": "develop", "expire_interval": 2,
         });
         let data = ok_data(app, "/api/scheme_code", body).await;
-        let row: (String, String, String, String, String, String, i64, i64) = sqlx::query_as(
+        let row: (String, String, String, String, String, String, i64, i64) = app.context.db.query(
             "SELECT app_id, kind, path, query, env_version, link, expires_at, created_at \
              FROM links WHERE id = $1",
         )

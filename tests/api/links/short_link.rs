@@ -46,7 +46,7 @@ on_every_database! {
         assert_eq!(upstream_calls(app, SHORT_LINK_API).await, 3);
 
         let (permanent, expires_at): (i64, i64) =
-            sqlx::query_as("SELECT permanent, expires_at FROM links WHERE id = $1")
+            app.context.db.query("SELECT permanent, expires_at FROM links WHERE id = $1")
                 .bind(forever["id"].as_i64().unwrap())
                 .fetch_one(app.context.db.pool())
                 .await

@@ -63,7 +63,7 @@ on_every_database! {
         let code_row = wxa_backend::store::codes::find_by_id(&app.context.db, code["data"]["id"].as_i64().unwrap())
             .await.unwrap().unwrap();
         assert_eq!(code_row.app_id, MERCHANT);
-        let (app_id,): (String,) = sqlx::query_as("SELECT app_id FROM links WHERE id = $1")
+        let (app_id,): (String,) = app.context.db.query("SELECT app_id FROM links WHERE id = $1")
             .bind(scheme["data"]["id"].as_i64().unwrap())
             .fetch_one(app.context.db.pool()).await.unwrap();
         assert_eq!(app_id, MERCHANT);

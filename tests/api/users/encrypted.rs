@@ -32,7 +32,9 @@ fn encrypt(plain: &str, key_b64: &str, iv_b64: &str) -> String {
 async fn login_with_known_key(app: &TestApp, openid: &str) -> (String, i64) {
     let data = login(app, openid, None).await;
     let user_id = data["user"]["id"].as_i64().unwrap();
-    sqlx::query("UPDATE user_sessions SET session_key = $1 WHERE user_id = $2")
+    app.context
+        .db
+        .query("UPDATE user_sessions SET session_key = $1 WHERE user_id = $2")
         .bind(SESSION_KEY)
         .bind(user_id)
         .execute(app.context.db.pool())

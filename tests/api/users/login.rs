@@ -47,14 +47,14 @@ on_every_database! {
         let other = login(app, "o-carol-0000000001", None).await;
         assert_ne!(first["user"]["id"], other["user"]["id"]);
         assert_eq!(crate::users::count(app, "users").await, 2);
-        let unionid: (Option<String>,) = sqlx::query_as("SELECT unionid FROM users WHERE id = $1")
+        let unionid: (Option<String>,) = app.context.db.query("SELECT unionid FROM users WHERE id = $1")
             .bind(first["user"]["id"].as_i64().unwrap())
             .fetch_one(app.context.db.pool())
             .await
             .unwrap();
         assert_eq!(unionid.0.as_deref(), Some("u-bob"), "kept when WeChat sends none");
         login(app, "o-bob-000000000001", Some("u-bob-2")).await;
-        let unionid: (Option<String>,) = sqlx::query_as("SELECT unionid FROM users WHERE id = $1")
+        let unionid: (Option<String>,) = app.context.db.query("SELECT unionid FROM users WHERE id = $1")
             .bind(first["user"]["id"].as_i64().unwrap())
             .fetch_one(app.context.db.pool())
             .await
@@ -101,7 +101,7 @@ on_every_database! {
             .json(&body).send().await.unwrap();
         assert_eq!(basic.status(), 401);
 
-        sqlx::query("UPDATE user_sessions SET expires_at = $1")
+        app.context.db.query("UPDATE user_sessions SET expires_at = $1")
             .bind(now_unix() - 1)
             .execute(app.context.db.pool())
             .await

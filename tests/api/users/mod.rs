@@ -81,13 +81,14 @@ pub async fn count(app: &TestApp, table: &str) -> i64 {
 
 /// The stored phone of a user: (phone_number, pure_phone_number, country_code).
 pub async fn stored_phone(app: &TestApp, user_id: i64) -> Option<(String, String, String)> {
-    let row: (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT phone_number, pure_phone_number, country_code FROM users WHERE id = $1",
-    )
-    .bind(user_id)
-    .fetch_one(app.context.db.pool())
-    .await
-    .unwrap();
+    let row: (Option<String>, Option<String>, Option<String>) = app
+        .context
+        .db
+        .query("SELECT phone_number, pure_phone_number, country_code FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(app.context.db.pool())
+        .await
+        .unwrap();
     match row {
         (Some(a), Some(b), Some(c)) => Some((a, b, c)),
         _ => None,

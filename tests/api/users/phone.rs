@@ -41,7 +41,7 @@ on_every_database! {
         let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
         statuses.sort_unstable();
         assert_eq!(statuses, [200, 409, 409, 409, 409, 409], "{answers:?}");
-        let owners: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE pure_phone_number = $1")
+        let owners: (i64,) = app.context.db.query("SELECT COUNT(*) FROM users WHERE pure_phone_number = $1")
             .bind("13911112222")
             .fetch_one(app.context.db.pool())
             .await
