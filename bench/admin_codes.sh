@@ -1,23 +1,57 @@
 #!/usr/bin/env bash
-# Measures a page of GET /admin/codes (with its total) at 1,000,000 stored codes on SQLite
-# (issue 8). Needs sqlite3 and curl; builds the release binary. Prints the median of 7
-# requests per query, timed by curl over loopback (so HTTP, JSON and the pool included).
-#   bench/admin_codes.sh            # seeds a fresh database in a temp folder
-#   WORK=/tmp/x bench/admin_codes.sh  # reuses /tmp/x/app.db when it is already seeded
+# Measures a page of GET /admin/codes (with its total) at 1,000,000 stored codes, on SQLite
+# (issue 8), PostgreSQL or MySQL/MariaDB. Needs curl and the database's client (sqlite3,
+# psql, mariadb/mysql); builds the release binary. Prints the median of 7 requests per
+# query, timed by curl over loopback (so HTTP, JSON and the pool included).
+#   bench/admin_codes.sh                # SQLite: seeds a fresh database in a temp folder
+#   WORK=/tmp/x bench/admin_codes.sh    # reuses /tmp/x/app.db when it is already seeded
+#   DB=postgres URL=postgres://postgres@127.0.0.1:5432/test bench/admin_codes.sh
+#   DB=mysql URL=mysql://root@127.0.0.1:3306/wxa_bench bench/admin_codes.sh
+# PostgreSQL: the codes go to schema `wxa_bench` (created); MySQL: to the URL's database
+# (created, utf8mb4). Both are kept, and reused when already seeded; drop them after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-$(mktemp -d)}
-DB=$WORK/app.db
+DB_KIND=${DB:-sqlite}
 PORT=${PORT:-18931}
 TOKEN=bench-admin-token-0123456789
 cargo build --release --bin wxa
-export APP__DATABASE__URL="sqlite://$DB?mode=rwc" APP__ADMIN__TOKEN=$TOKEN \
+case "$DB_KIND" in
+  sqlite)
+    DB=$WORK/app.db
+    DATABASE_URL="sqlite://$DB?mode=rwc"
+    count() { sqlite3 "$DB" 'SELECT COUNT(*) FROM codes'; }
+    seed() { sqlite3 "$DB" < bench/seed_codes.sql > /dev/null; }
+    ;;
+  postgres)
+    psql "$URL" -qc 'CREATE SCHEMA IF NOT EXISTS wxa_bench' > /dev/null
+    sep='?'; [[ $URL == *\?* ]] && sep='&'
+    DATABASE_URL="$URL${sep}options=-c%20search_path%3Dwxa_bench"
+    count() { psql "$URL" -qAtc 'SELECT COUNT(*) FROM wxa_bench.codes'; }
+    seed() { PGOPTIONS='-c search_path=wxa_bench' psql "$URL" -q -f bench/seed_codes.postgres.sql > /dev/null; }
+    ;;
+  mysql)
+    # mysql://user[:password]@host[:port]/database
+    rest=${URL#*://}; auth=${rest%%@*}; rest=${rest#*@}; hostport=${rest%%/*}
+    name=${rest#*/}; name=${name%%\?*}; host=${hostport%%:*}; port=3306
+    [ "$hostport" != "$host" ] && port=${hostport#*:}
+    user=${auth%%:*}; export MYSQL_PWD=""; [ "$auth" != "$user" ] && MYSQL_PWD=${auth#*:}
+    client=$(command -v mariadb || command -v mysql)
+    my() { "$client" -h "$host" -P "$port" -u "$user" "$@"; }
+    my -e "CREATE DATABASE IF NOT EXISTS $name CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    DATABASE_URL=$URL
+    count() { my -N -e 'SELECT COUNT(*) FROM codes' "$name"; }
+    seed() { my "$name" < bench/seed_codes.mysql.sql; }
+    ;;
+  *) echo "DB is sqlite, postgres or mysql" >&2; exit 2 ;;
+esac
+export APP__DATABASE__URL=$DATABASE_URL APP__ADMIN__TOKEN=$TOKEN \
   APP__SERVER__PORT=$PORT APP__SERVER__PUBLIC_URL="http://127.0.0.1:$PORT" \
   APP__STORAGE__DIR="$WORK/image" APP__LOG__LEVEL=warn APP__SERVER__WORKERS=1
 ./target/release/wxa migrate
-if [ "$(sqlite3 "$DB" 'SELECT COUNT(*) FROM codes')" -lt 1000000 ]; then
-  echo "seeding 1,000,000 codes into $DB"
-  sqlite3 "$DB" < bench/seed_codes.sql > /dev/null
+if [ "$(count)" -lt 1000000 ]; then
+  echo "seeding 1,000,000 codes ($DB_KIND)"
+  seed
 fi
 ./target/release/wxa serve --sandbox > "$WORK/serve.log" 2>&1 &
 PID=$!

@@ -144,10 +144,10 @@ fn check_database_url(url: &str) -> Result<(), ConfigError> {
     let parsed = url::Url::parse(url)
         .map_err(|e| ConfigError::key("database.url", format!("not a valid URL ({e})")))?;
     match parsed.scheme() {
-        "sqlite" | "postgres" | "postgresql" => Ok(()),
+        "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" => Ok(()),
         other => Err(ConfigError::key(
             "database.url",
-            format!("unsupported scheme `{other}` (use sqlite:// or postgres://)"),
+            format!("unsupported scheme `{other}` (use sqlite://, postgres:// or mysql://)"),
         )),
     }
 }

@@ -64,7 +64,7 @@ fn bad_values_name_their_key() {
         ("APP__WECHAT__TOKEN_MODE", "sometimes", "wechat.token_mode"),
         ("APP__SERVER__PORT", "70000", "server.port"),
         ("APP__DATABASE__URL", "not a url", "database.url"),
-        ("APP__DATABASE__URL", "mysql://x/y", "database.url"),
+        ("APP__DATABASE__URL", "mongodb://x/y", "database.url"),
         ("APP__WECHAT__DEFAULT_APP", "nope", "wechat.default_app"),
         ("APP__SERVER__PROT", "1", "server.prot"),
         (

@@ -39,10 +39,7 @@ pub async fn healthz() -> HttpResponse {
     (status = 503, description = "database or object store unreachable (code 503, Retry-After)"),
 ))]
 pub async fn readyz(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
-    let database = match ctx.db.backend() {
-        crate::store::Backend::Sqlite => "sqlite",
-        crate::store::Backend::Postgres => "postgres",
-    };
+    let database = ctx.db.backend().name();
     let images = ctx.codes.images();
     let redis = async {
         match &ctx.redis {

@@ -4,11 +4,11 @@
 //! are picked from an index alone (every filter has one ending in `created_at`, migration
 //! 0005), then only those rows are read, so a deep page walks index entries, not rows.
 
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::QueryAs;
-use sqlx::{Any, FromRow};
+use sqlx::FromRow;
+use sqlx::any::AnyRow;
 
 use crate::store::codes::CodeRow;
+use crate::store::query::Query;
 use crate::store::{Backend, Db};
 
 /// Which page of a list: `limit` rows after `offset`.
@@ -63,13 +63,10 @@ impl Where {
         format!("${}", self.args.len() + extra)
     }
 
-    fn bind<'q, O>(
-        &self,
-        mut query: QueryAs<'q, Any, O, AnyArguments<'q>>,
-    ) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
+    fn bind<'q>(&'q self, mut query: Query<'q>) -> Query<'q> {
         for arg in &self.args {
             query = match arg {
-                Arg::Text(s) => query.bind(s.clone()),
+                Arg::Text(s) => query.bind(s),
                 Arg::Int(n) => query.bind(*n),
             };
         }
@@ -87,19 +84,22 @@ fn code_where(db: &Db, f: &CodeFilter) -> Where {
     }
     if let Some(prefix) = &f.page_prefix {
         let len = prefix.chars().count() as i64;
-        if db.backend() == Backend::Sqlite {
-            // SQLite compares text bytewise: the prefix range is an index range.
+        if db.backend() != Backend::Postgres {
+            // SQLite and MySQL (utf8mb4_bin) compare text bytewise: the prefix range is
+            // an index range.
             let upper = format!("{prefix}\u{10FFFF}");
             w.push(
                 "page >= ? AND page < ?",
                 [Arg::Text(prefix.clone()), Arg::Text(upper)],
             );
         }
-        // Exact on both (a PostgreSQL collation may not order by prefix).
-        w.push(
-            "substr(page, 1, CAST(? AS INTEGER)) = ?",
-            [Arg::Int(len), Arg::Text(prefix.clone())],
-        );
+        // Exact everywhere (a PostgreSQL collation may not order by prefix; MySQL's
+        // utf8mb4_bin ignores trailing spaces). MySQL casts to SIGNED, not INTEGER.
+        let exact = match db.backend() {
+            Backend::Mysql => "substr(page, 1, ?) = ?",
+            _ => "substr(page, 1, CAST(? AS INTEGER)) = ?",
+        };
+        w.push(exact, [Arg::Int(len), Arg::Text(prefix.clone())]);
     }
     if let Some(scene) = &f.scene {
         w.push("scene = ?", [Arg::Text(scene.clone())]);
@@ -150,14 +150,14 @@ pub async fn codes(
         "codes"
     };
     let sql = format!(
-        "SELECT {CODE_COLUMNS} FROM codes WHERE id IN \
+        "SELECT {CODE_COLUMNS} FROM codes WHERE id IN (SELECT id FROM \
          (SELECT id FROM {source}{} ORDER BY created_at {order}, id {order} LIMIT {} OFFSET {}) \
-         ORDER BY created_at DESC, id DESC",
+         AS page) ORDER BY created_at DESC, id DESC",
         w.sql,
         w.next(1),
         w.next(2)
     );
-    w.bind(sqlx::query_as(&sql))
+    w.bind(db.query(&sql))
         .bind(limit)
         .bind(offset)
         .fetch_all(db.pool())
@@ -172,14 +172,15 @@ pub async fn count_codes(db: &Db, f: &CodeFilter) -> Result<(i64, i64), sqlx::Er
     let mut tx = db.pool().begin().await?;
     if db.backend() == Backend::Postgres {
         // One snapshot for both statements (READ COMMITTED takes one per statement).
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        db.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
     }
-    let (newest,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM codes")
+    let (newest,): (Option<i64>,) = db
+        .query("SELECT MAX(id) FROM codes")
         .fetch_one(&mut *tx)
         .await?;
-    let (n,): (i64,) = w.bind(sqlx::query_as(&sql)).fetch_one(&mut *tx).await?;
+    let (n,): (i64,) = w.bind(db.query(&sql)).fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok((newest.unwrap_or(0), n))
 }
@@ -198,21 +199,19 @@ pub async fn count_codes_added(
     let table = match db.backend() {
         Backend::Sqlite => "codes NOT INDEXED",
         Backend::Postgres => "codes",
+        // The primary key's range, not the filter's index (which holds every older match).
+        Backend::Mysql => "codes FORCE INDEX (PRIMARY)",
     };
-    let (n,): (i64,) = w
-        .bind(sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM {table}{}",
-            w.sql
-        )))
-        .fetch_one(db.pool())
-        .await?;
+    let sql = format!("SELECT COUNT(*) FROM {table}{}", w.sql);
+    let (n,): (i64,) = w.bind(db.query(&sql)).fetch_one(db.pool()).await?;
     Ok(n)
 }
 
 /// The newest code id (0 when none). Codes are only ever added and the filtered columns
 /// never change, so a count at one newest id plus the matches added after it is exact.
 pub async fn newest_code_id(db: &Db) -> Result<i64, sqlx::Error> {
-    let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM codes")
+    let (id,): (Option<i64>,) = db
+        .query("SELECT MAX(id) FROM codes")
         .fetch_one(db.pool())
         .await?;
     Ok(id.unwrap_or(0))
@@ -312,14 +311,14 @@ where
     T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
     let sql = format!(
-        "SELECT {columns} FROM {table} WHERE id IN \
+        "SELECT {columns} FROM {table} WHERE id IN (SELECT id FROM \
          (SELECT id FROM {table}{} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}) \
-         ORDER BY created_at DESC, id DESC",
+         AS page) ORDER BY created_at DESC, id DESC",
         w.sql,
         w.next(1),
         w.next(2)
     );
-    w.bind(sqlx::query_as(&sql))
+    w.bind(db.query(&sql))
         .bind(paging.limit)
         .bind(paging.offset)
         .fetch_all(db.pool())
@@ -329,6 +328,6 @@ where
 /// How many of `table`'s rows match `w`.
 async fn count(db: &Db, table: &str, w: &Where) -> Result<i64, sqlx::Error> {
     let sql = format!("SELECT COUNT(*) FROM {table}{}", w.sql);
-    let (n,): (i64,) = w.bind(sqlx::query_as(&sql)).fetch_one(db.pool()).await?;
+    let (n,): (i64,) = w.bind(db.query(&sql)).fetch_one(db.pool()).await?;
     Ok(n)
 }

@@ -13,24 +13,26 @@ pub async fn claim(
     now_ms: i64,
     stale_before: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO code_claims (hash, owner, claimed_at) VALUES ($1, $2, $3) \
+    let done = db
+        .query(
+            "INSERT INTO code_claims (hash, owner, claimed_at) VALUES ($1, $2, $3) \
          ON CONFLICT (hash) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at \
          WHERE code_claims.claimed_at < $4",
-    )
-    .bind(hash)
-    .bind(owner)
-    .bind(now_ms)
-    .bind(stale_before)
-    .execute(db.pool())
-    .await?;
+        )
+        .bind(hash)
+        .bind(owner)
+        .bind(now_ms)
+        .bind(stale_before)
+        .execute(db.pool())
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Restarts the lifetime of `owner`'s claim (the slow part, waiting for a pacing slot,
 /// is behind it). False when the claim was taken over meanwhile.
 pub async fn renew(db: &Db, hash: &str, owner: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE code_claims SET claimed_at = $1 WHERE hash = $2 AND owner = $3")
+    let done = db
+        .query("UPDATE code_claims SET claimed_at = $1 WHERE hash = $2 AND owner = $3")
         .bind(now_ms)
         .bind(hash)
         .bind(owner)
@@ -41,7 +43,7 @@ pub async fn renew(db: &Db, hash: &str, owner: &str, now_ms: i64) -> Result<bool
 
 /// Ends `owner`'s claim on `hash` (a claim taken over by another is left alone).
 pub async fn release(db: &Db, hash: &str, owner: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM code_claims WHERE hash = $1 AND owner = $2")
+    db.query("DELETE FROM code_claims WHERE hash = $1 AND owner = $2")
         .bind(hash)
         .bind(owner)
         .execute(db.pool())

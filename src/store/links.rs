@@ -63,25 +63,26 @@ pub async fn find_reusable(
     min_expires_at: i64,
     interval: i64,
 ) -> Result<Option<StoredLink>, sqlx::Error> {
-    let row: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT id, link, expires_at FROM links \
+    let row: Option<(i64, String, i64)> = db
+        .query(
+            "SELECT id, link, expires_at FROM links \
          WHERE lookup = $1 AND app_id = $2 AND kind = $3 AND path = $4 AND query = $5 \
          AND env_version = $6 AND title = $7 AND permanent = $8 \
          AND expires_at >= $9 AND ($10 = 0 OR expire_interval = $10) \
          ORDER BY expires_at DESC, id DESC LIMIT 1",
-    )
-    .bind(target.lookup())
-    .bind(target.app_id)
-    .bind(target.kind)
-    .bind(target.path)
-    .bind(target.query)
-    .bind(target.env_version)
-    .bind(target.title)
-    .bind(i64::from(target.permanent))
-    .bind(min_expires_at)
-    .bind(interval)
-    .fetch_optional(db.pool())
-    .await?;
+        )
+        .bind(target.lookup())
+        .bind(target.app_id)
+        .bind(target.kind)
+        .bind(target.path)
+        .bind(target.query)
+        .bind(target.env_version)
+        .bind(target.title)
+        .bind(i64::from(target.permanent))
+        .bind(min_expires_at)
+        .bind(interval)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(|(id, link, expires_at)| StoredLink {
         id,
         link,
@@ -100,7 +101,7 @@ pub async fn insert(
     expires_at: i64,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    let (id,): (i64,) = sqlx::query_as(
+    db.query(
         "INSERT INTO links (app_id, kind, lookup, path, query, env_version, title, permanent, \
          link, expire_interval, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -119,9 +120,8 @@ pub async fn insert(
     .bind(interval)
     .bind(expires_at)
     .bind(now)
-    .fetch_one(db.pool())
-    .await?;
-    Ok(id)
+    .insert_id(db.pool())
+    .await
 }
 
 /// Takes one unit of `app_id`'s `bucket`, atomically across instances: false when `limit`
@@ -135,22 +135,23 @@ pub async fn take_count(
     if limit == 0 {
         return Ok(false);
     }
-    let done = sqlx::query(
-        "INSERT INTO link_counts (app_id, bucket, used) VALUES ($1, $2, 1) \
+    let done = db
+        .query(
+            "INSERT INTO link_counts (app_id, bucket, used) VALUES ($1, $2, 1) \
          ON CONFLICT (app_id, bucket) DO UPDATE SET used = link_counts.used + 1 \
          WHERE link_counts.used < $3",
-    )
-    .bind(app_id)
-    .bind(bucket)
-    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-    .execute(db.pool())
-    .await?;
+        )
+        .bind(app_id)
+        .bind(bucket)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .execute(db.pool())
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Gives a unit back: WeChat made nothing.
 pub async fn give_back_count(db: &Db, app_id: &str, bucket: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db.query(
         "UPDATE link_counts SET used = used - 1 WHERE app_id = $1 AND bucket = $2 AND used > 0",
     )
     .bind(app_id)

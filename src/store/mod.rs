@@ -1,5 +1,21 @@
-//! The database: one pool (SQLite or PostgreSQL through sqlx's `Any` driver) and the
-//! migrations for each dialect.
+//! The database: one pool (SQLite, PostgreSQL or MySQL/MariaDB through sqlx's `Any`
+//! driver) and the migrations for each dialect (`migrations/README.md`).
+//!
+//! Writing a query (one text for all three databases):
+//! - Run it through `db.query(sql)` (never `sqlx::query` directly) and bind its values in
+//!   `$N` order; repeating `$N` or using them out of order is fine.
+//! - Write it in the SQLite/PostgreSQL form: `$N` placeholders, `ON CONFLICT (key) DO
+//!   UPDATE SET c = excluded.c [WHERE ...]`, `RETURNING`. `src/store/dialect.rs`
+//!   translates it for MySQL once per text (placeholders, `ON DUPLICATE KEY UPDATE`,
+//!   the conditional upsert, `RETURNING` through the last insert id) and says how.
+//! - `INSERT ... RETURNING id` is read with `.insert_id(..)`; other `RETURNING` columns
+//!   with `.fetch_one(..)`. A conditional upsert's `rows_affected()` is 1 when it wrote.
+//! - Bind text and `i64` only (booleans as 0/1); `LIMIT $n OFFSET $m` is portable, as is
+//!   `COUNT(*)` read as `i64`. No `IN (subquery with LIMIT)` (MySQL refuses it): select
+//!   from a derived table instead. Strings compare bytewise on every database (MySQL
+//!   columns are `utf8mb4_bin`), so `=` and unique keys are case-sensitive everywhere.
+//! - Whatever still differs (planner hints, a cast) branches on `db.backend()` in the
+//!   query's own function, visibly.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,19 +30,34 @@ use crate::config::DatabaseSettings;
 pub mod admin;
 pub mod claims;
 pub mod codes;
+mod dialect;
 pub mod links;
 pub mod open_platform;
+mod query;
 pub mod redis;
 pub mod tokens;
 pub mod users;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// MySQL 8.0+ or MariaDB 10.5+.
+    Mysql,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +77,7 @@ pub enum StoreError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    plans: std::sync::Arc<dialect::PlanCache>,
 }
 
 impl Db {
@@ -54,6 +86,8 @@ impl Db {
         let url = settings.url.expose_secret();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
+        } else if url.starts_with("mysql:") || url.starts_with("mariadb:") {
+            Backend::Mysql
         } else {
             Backend::Postgres
         };
@@ -76,19 +110,36 @@ impl Db {
                         )
                         .await?;
                     }
+                    if backend == Backend::Mysql {
+                        // Unix-second columns never pass through a server time zone,
+                        // but NOW()-style defaults and logs would: pin UTC. Strict mode
+                        // refuses (instead of truncating) a too-long value; utf8mb4
+                        // carries every character of Chinese pages and titles.
+                        conn.execute(
+                            "SET time_zone = '+00:00', NAMES utf8mb4 COLLATE utf8mb4_bin, \
+                             sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,\
+                             ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+                        )
+                        .await?;
+                    }
                     Ok(())
                 })
             })
             .connect_lazy(url)
             .map_err(StoreError::Connect)?;
         first_connection(&pool).await?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            plans: Default::default(),
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
+            Backend::Mysql => &MYSQL_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
         Ok(())
@@ -113,6 +164,12 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// True for a unique-constraint violation, on any of the databases (MySQL: 1062).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
 }
 
 /// At start the database may be slower than a request may wait (a cluster's database

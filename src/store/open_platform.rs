@@ -12,7 +12,7 @@ pub async fn save_ticket(
     create_time: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db.query(
         "INSERT INTO component_tickets (component_app_id, ticket, create_time, received_at) \
          VALUES ($1, $2, $3, $4) \
          ON CONFLICT (component_app_id) DO UPDATE SET ticket = excluded.ticket, \
@@ -29,11 +29,11 @@ pub async fn save_ticket(
 }
 
 pub async fn ticket(db: &Db, component_app_id: &str) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT ticket FROM component_tickets WHERE component_app_id = $1")
-            .bind(component_app_id)
-            .fetch_optional(db.pool())
-            .await?;
+    let row: Option<(String,)> = db
+        .query("SELECT ticket FROM component_tickets WHERE component_app_id = $1")
+        .bind(component_app_id)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(|(t,)| t))
 }
 
@@ -68,7 +68,7 @@ pub async fn upsert_authorized(
     grant: &Grant<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db.query(
         "INSERT INTO authorizers (component_app_id, app_id, refresh_token, func_ids, revoked, \
          auth_code_hash, authorized_at, updated_at, revoked_at) \
          VALUES ($1, $2, $3, $4, 0, $5, $6, $6, 0) \
@@ -95,15 +95,16 @@ pub async fn revoke(
     app_id: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE authorizers SET revoked = 1, revoked_at = $3, updated_at = $3 \
+    let done = db
+        .query(
+            "UPDATE authorizers SET revoked = 1, revoked_at = $3, updated_at = $3 \
          WHERE component_app_id = $1 AND app_id = $2 AND revoked = 0",
-    )
-    .bind(component_app_id)
-    .bind(app_id)
-    .bind(now)
-    .execute(db.pool())
-    .await?;
+        )
+        .bind(component_app_id)
+        .bind(app_id)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -115,7 +116,7 @@ pub async fn update_refresh_token(
     refresh_token: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db.query(
         "UPDATE authorizers SET refresh_token = $3, updated_at = $4 \
          WHERE component_app_id = $1 AND app_id = $2 AND refresh_token <> $3",
     )
@@ -133,7 +134,7 @@ pub async fn find(
     component_app_id: &str,
     app_id: &str,
 ) -> Result<Option<Authorizer>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db.query(&format!(
         "SELECT {COLUMNS} FROM authorizers WHERE component_app_id = $1 AND app_id = $2"
     ))
     .bind(component_app_id)
@@ -149,7 +150,7 @@ pub async fn find_by_auth_code(
     component_app_id: &str,
     auth_code_hash: &str,
 ) -> Result<Option<Authorizer>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    db.query(&format!(
         "SELECT {COLUMNS} FROM authorizers \
          WHERE component_app_id = $1 AND auth_code_hash = $2 AND revoked = 0"
     ))
@@ -166,27 +167,28 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Authorizer>, i64), sqlx::Error> {
-    let items = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM authorizers WHERE component_app_id = $1 \
+    let items = db
+        .query(&format!(
+            "SELECT {COLUMNS} FROM authorizers WHERE component_app_id = $1 \
          ORDER BY updated_at DESC, id DESC LIMIT $2 OFFSET $3"
-    ))
-    .bind(component_app_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(db.pool())
-    .await?;
-    let (total,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM authorizers WHERE component_app_id = $1")
-            .bind(component_app_id)
-            .fetch_one(db.pool())
-            .await?;
+        ))
+        .bind(component_app_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(db.pool())
+        .await?;
+    let (total,): (i64,) = db
+        .query("SELECT COUNT(*) FROM authorizers WHERE component_app_id = $1")
+        .bind(component_app_id)
+        .fetch_one(db.pool())
+        .await?;
     Ok((items, total))
 }
 
 /// Removes a stored access token (`access_tokens`) of a cancelled authorizer, so no
 /// instance adopts it after a restart.
 pub async fn delete_token(db: &Db, app_id: &str, kind: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM access_tokens WHERE app_id = $1 AND kind = $2")
+    db.query("DELETE FROM access_tokens WHERE app_id = $1 AND kind = $2")
         .bind(app_id)
         .bind(kind)
         .execute(db.pool())

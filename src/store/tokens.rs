@@ -12,14 +12,15 @@ pub struct StoredToken {
 }
 
 pub async fn load(db: &Db, app_id: &str, kind: &str) -> Result<Option<StoredToken>, sqlx::Error> {
-    let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT token, expires_at, refreshed_at, refresh_count FROM access_tokens \
+    let row: Option<(String, i64, i64, i64)> = db
+        .query(
+            "SELECT token, expires_at, refreshed_at, refresh_count FROM access_tokens \
          WHERE app_id = $1 AND kind = $2",
-    )
-    .bind(app_id)
-    .bind(kind)
-    .fetch_optional(db.pool())
-    .await?;
+        )
+        .bind(app_id)
+        .bind(kind)
+        .fetch_optional(db.pool())
+        .await?;
     Ok(row.map(
         |(token, expires_at, refreshed_at, refresh_count)| StoredToken {
             token,
@@ -38,7 +39,7 @@ pub async fn save(
     expires_at: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    db.query(
         "INSERT INTO access_tokens (app_id, kind, token, expires_at, refreshed_at, refresh_count) \
          VALUES ($1, $2, $3, $4, $5, 1) \
          ON CONFLICT (app_id, kind) DO UPDATE SET token = excluded.token, \

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{DbKind, INTERNAL_KEY, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 const LIMITED: &str = "wxa/getwxacode";
 const UNLIMIT: &str = "wxa/getwxacodeunlimit";
@@ -31,7 +31,7 @@ async fn code(app: &TestApp, query: &str, bearer: Option<&str>, xff: Option<&str
     envelope(req.send().await.unwrap()).await
 }
 
-on_both_databases! {
+on_every_database! {
     async fn limited_codes_need_a_bearer_and_stored_ones_are_answered_to_anyone(app: &TestApp) {
         let q = "kind=limited&path=pages/index/index%3Fid%3D1";
         let (status, body) = code(app, q, None, None).await;
@@ -222,7 +222,7 @@ async fn a_body_that_does_not_arrive_in_time_is_a_408_and_the_connection_closes(
     app.finish().await;
 }
 
-on_both_databases! {
+on_every_database! {
     async fn the_pages_carry_a_policy_and_images_are_not_sniffed(app: &TestApp) {
         for (path, frames) in [("/admin/", "frame-ancestors 'none'"), ("/scheme.html", "script-src 'self'"), ("/docs/", "frame-ancestors 'none'")] {
             let res = app.get(path).await;
@@ -243,7 +243,7 @@ on_both_databases! {
     }
 }
 
-on_both_databases! {
+on_every_database! {
     async fn the_docs_page_still_renders_under_its_policy(app: &TestApp) {
         let Some(browser) = crate::chromium::find(module_path!()) else {
             return;

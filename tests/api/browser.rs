@@ -6,7 +6,7 @@
 
 use crate::chromium;
 use crate::helpers::{TEST_APP_ID, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 /// The start tag of the element with `id` (e.g. `<a id="open" href="...">`).
 fn tag<'a>(dom: &'a str, id: &str) -> &'a str {
@@ -28,7 +28,7 @@ async fn api_msg(app: &TestApp, query: &str) -> String {
     body["msg"].as_str().unwrap().to_owned()
 }
 
-on_both_databases! {
+on_every_database! {
     async fn the_jump_page_renders_the_simulators_openlink_in_a_real_browser(app: &TestApp) {
         let Some(browser) = chromium::find(module_path!()) else {
             return;

@@ -8,13 +8,13 @@ use serde_json::{Value, json};
 use wxa_backend::config::Settings;
 
 use crate::helpers::{INTERNAL_KEY, TEST_APP_ID, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 pub const UNLIMIT: &str = "wxa/getwxacodeunlimit";
 pub const LIMITED: &str = "wxa/getwxacode";
 const QRCODE: &str = "cgi-bin/wxaapp/createwxaqrcode";
 
-/// Like `on_both_databases!`, with settings changed before the app starts.
+/// Like `on_every_database!`, with settings changed before the app starts.
 macro_rules! with_settings {
     ($tweak:expr; $(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {$(
         mod $name {
@@ -36,6 +36,15 @@ macro_rules! with_settings {
             async fn postgres() {
                 let name = concat!(module_path!(), "::postgres");
                 if let Some(app) = TestApp::spawn_with(DbKind::Postgres, name, $tweak).await {
+                    run(&app).await;
+                    app.finish().await;
+                }
+            }
+
+            #[tokio::test]
+            async fn mysql() {
+                let name = concat!(module_path!(), "::mysql");
+                if let Some(app) = TestApp::spawn_with(DbKind::Mysql, name, $tweak).await {
                     run(&app).await;
                     app.finish().await;
                 }
@@ -147,7 +156,7 @@ async fn quota_used(app: &TestApp) -> i64 {
         .0
 }
 
-on_both_databases! {
+on_every_database! {
     async fn an_unlimited_code_is_stored_served_for_a_year_and_decodes_to_its_page_and_scene(app: &TestApp) {
         let (status, body) = get_code(app, "scene=id%3D7%26x%3D1&page=pages/index/index").await;
         assert_eq!(status, 200, "{body}");

@@ -1,9 +1,9 @@
 //! Every answer, errors included, is `{code, msg, data}` with the right status.
 
 use crate::helpers::envelope;
-use crate::on_both_databases;
+use crate::on_every_database;
 
-on_both_databases! {
+on_every_database! {
     async fn healthz_answers_a_success_envelope(app: &TestApp) {
         let (status, body) = envelope(app.get("/healthz").await).await;
         assert_eq!(status, 200);

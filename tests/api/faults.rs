@@ -162,21 +162,42 @@ impl CuttableProxy {
 
 #[tokio::test]
 async fn with_the_database_down_cached_answers_are_served_and_the_rest_is_a_quick_503() {
-    let test =
-        "faults::with_the_database_down_cached_answers_are_served_and_the_rest_is_a_quick_503";
-    let Some(base) = crate::helpers::test_url("TEST_DATABASE_URL") else {
-        say_skipped(test, "TEST_DATABASE_URL is not set");
+    database_down(
+        DbKind::Postgres,
+        "TEST_DATABASE_URL",
+        "faults::with_the_database_down_cached_answers_are_served_and_the_rest_is_a_quick_503",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn with_mysql_down_cached_answers_are_served_and_the_rest_is_a_quick_503() {
+    database_down(
+        DbKind::Mysql,
+        "TEST_MYSQL_URL",
+        "faults::with_mysql_down_cached_answers_are_served_and_the_rest_is_a_quick_503",
+    )
+    .await;
+}
+
+/// The database behind a proxy that is cut, then restored.
+async fn database_down(kind: DbKind, var: &str, test: &str) {
+    let Some(base) = crate::helpers::test_url(var) else {
+        say_skipped(test, &format!("{var} is not set"));
         return;
     };
     let upstream = url::Url::parse(&base).unwrap();
     let upstream = format!(
         "{}:{}",
         upstream.host_str().unwrap(),
-        upstream.port().unwrap_or(5432)
+        upstream.port().unwrap_or(match kind {
+            DbKind::Mysql => 3306,
+            _ => 5432,
+        })
     );
     let mut proxy = CuttableProxy::start(upstream.clone()).await;
     let via = proxy.addr.to_string();
-    let app = TestApp::spawn_with(DbKind::Postgres, test, move |s| {
+    let app = TestApp::spawn_with(kind, test, move |s| {
         let url = secrecy::ExposeSecret::expose_secret(&s.database.url).replace(&upstream, &via);
         s.database.url = url.into();
     })

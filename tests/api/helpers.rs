@@ -1,5 +1,6 @@
-//! `TestApp`: the product on a free port with a fresh database (a temp SQLite file, or a
-//! fresh PostgreSQL schema when `TEST_DATABASE_URL` is set).
+//! `TestApp`: the product on a free port with a fresh database (a temp SQLite file, a
+//! fresh PostgreSQL schema when `TEST_DATABASE_URL` is set, a fresh MySQL/MariaDB database
+//! when `TEST_MYSQL_URL` is set).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,6 +15,89 @@ use wxa_backend::sim::{SimHandle, Simulator};
 pub enum DbKind {
     Sqlite,
     Postgres,
+    Mysql,
+}
+
+/// A fresh database on a shared server for one test: a PostgreSQL schema or a MySQL
+/// database, named `wxa_t_<uuid>`, dropped by `drop`.
+pub struct FreshDb {
+    kind: DbKind,
+    base: String,
+    name: String,
+    /// The product's `database.url` for it.
+    pub url: String,
+}
+
+impl FreshDb {
+    /// `None` (after saying so) when the server's URL variable is not set.
+    pub async fn create(kind: DbKind, test: &str) -> Option<FreshDb> {
+        let name = format!("wxa_t_{}", uuid::Uuid::new_v4().simple());
+        match kind {
+            DbKind::Sqlite => panic!("SQLite needs no server"),
+            DbKind::Postgres => {
+                let Some(base) = test_url("TEST_DATABASE_URL") else {
+                    say_skipped(test, "TEST_DATABASE_URL is not set (postgres variant)");
+                    return None;
+                };
+                let mut conn = sqlx::PgConnection::connect(&base)
+                    .await
+                    .expect("TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+                sqlx::query(&format!("CREATE SCHEMA {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{name}");
+                Some(FreshDb {
+                    kind,
+                    base,
+                    name,
+                    url,
+                })
+            }
+            DbKind::Mysql => {
+                let Some(base) = test_url("TEST_MYSQL_URL") else {
+                    say_skipped(test, "TEST_MYSQL_URL is not set (mysql variant)");
+                    return None;
+                };
+                let mut conn = sqlx::MySqlConnection::connect(&base)
+                    .await
+                    .expect("TEST_MYSQL_URL is set but MySQL/MariaDB is unreachable");
+                sqlx::query(&format!(
+                    "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                ))
+                .execute(&mut conn)
+                .await
+                .expect("create database");
+                let mut url = url::Url::parse(&base).expect("TEST_MYSQL_URL is a URL");
+                url.set_path(&name);
+                Some(FreshDb {
+                    kind,
+                    base,
+                    name,
+                    url: url.to_string(),
+                })
+            }
+        }
+    }
+
+    pub async fn drop(self) {
+        match self.kind {
+            DbKind::Sqlite => {}
+            DbKind::Postgres => {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&self.base).await {
+                    let drop = format!("DROP SCHEMA {} CASCADE", self.name);
+                    let _ = sqlx::query(&drop).execute(&mut conn).await;
+                }
+            }
+            DbKind::Mysql => {
+                if let Ok(mut conn) = sqlx::MySqlConnection::connect(&self.base).await {
+                    let drop = format!("DROP DATABASE {}", self.name);
+                    let _ = sqlx::query(&drop).execute(&mut conn).await;
+                }
+            }
+        }
+    }
 }
 
 pub const TEST_APP_ID: &str = "wx1111111111111111";
@@ -27,7 +111,7 @@ pub struct TestApp {
     pub context: AppContext,
     _dir: tempfile::TempDir,
     handle: ServerHandle,
-    pg_schema: Option<(String, String)>,
+    fresh_db: Option<FreshDb>,
 }
 
 /// A service URL for the tests from `name`; unset or empty means not configured.
@@ -57,29 +141,17 @@ impl TestApp {
         settings.server.workers = 1;
         settings.server.static_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("public");
         settings.storage.dir = dir.path().join("image");
-        let mut pg_schema = None;
+        let mut fresh_db = None;
         settings.database.url = match kind {
             DbKind::Sqlite => format!(
                 "sqlite://{}?mode=rwc",
                 dir.path().join("db/app.db").display()
             )
             .into(),
-            DbKind::Postgres => {
-                let Some(base) = test_url("TEST_DATABASE_URL") else {
-                    say_skipped(test, "TEST_DATABASE_URL is not set (postgres variant)");
-                    return None;
-                };
-                let schema = format!("wxa_t_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&base)
-                    .await
-                    .expect("TEST_DATABASE_URL is set but PostgreSQL is unreachable");
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create schema");
-                let sep = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
-                pg_schema = Some((base, schema));
+            DbKind::Postgres | DbKind::Mysql => {
+                let db = FreshDb::create(kind, test).await?;
+                let url = db.url.clone();
+                fresh_db = Some(db);
                 url.into()
             }
         };
@@ -113,7 +185,7 @@ impl TestApp {
             context,
             _dir: dir,
             handle,
-            pg_schema,
+            fresh_db,
         })
     }
 
@@ -188,19 +260,15 @@ impl TestApp {
             .expect("request")
     }
 
-    /// Stops the server and drops the PostgreSQL schema.
+    /// Stops the server and drops its PostgreSQL schema or MySQL database.
     pub async fn finish(self) {
         // Idle keep-alive connections would hold the graceful stop open.
         drop(self.client);
         self.handle.stop(true).await;
         self.sim.stop().await;
         self.context.db.close().await;
-        if let Some((base, schema)) = self.pg_schema {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&base).await {
-                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                    .execute(&mut conn)
-                    .await;
-            }
+        if let Some(db) = self.fresh_db {
+            db.drop().await;
         }
     }
 }
@@ -230,11 +298,12 @@ pub async fn envelope(res: reqwest::Response) -> (u16, serde_json::Value) {
     (status, body)
 }
 
-/// Runs a test body once on SQLite and once on PostgreSQL (when configured), on an app
+/// Runs a test body on SQLite, on PostgreSQL and on MySQL/MariaDB (each server when
+/// configured), on an app
 /// from `TestApp::spawn`, or from `spawn = path;` (an `async fn(DbKind, &str) ->
 /// Option<TestApp>`).
 #[macro_export]
-macro_rules! on_both_databases {
+macro_rules! on_every_database {
     (spawn = $spawn:path; $(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {$(
         mod $name {
             #[allow(unused_imports)]
@@ -259,10 +328,19 @@ macro_rules! on_both_databases {
                     app.finish().await;
                 }
             }
+
+            #[tokio::test]
+            async fn mysql() {
+                let name = concat!(module_path!(), "::mysql");
+                if let Some(app) = $spawn(DbKind::Mysql, name).await {
+                    run(&app).await;
+                    app.finish().await;
+                }
+            }
         }
     )+};
     ($(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {
-        $crate::on_both_databases! {
+        $crate::on_every_database! {
             spawn = $crate::helpers::TestApp::spawn;
             $(async fn $name($app: &TestApp) $body)+
         }

@@ -1,13 +1,13 @@
 //! Readiness, metrics, OpenAPI, static files, migrations.
 
 use crate::helpers::{DbKind, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
-on_both_databases! {
+on_every_database! {
     async fn readyz_reports_the_database_and_503_when_it_is_gone(app: &TestApp) {
         let (status, body) = envelope(app.get("/readyz").await).await;
         assert_eq!(status, 200);
-        assert!(matches!(body["data"]["database"].as_str(), Some("sqlite" | "postgres")));
+        assert!(matches!(body["data"]["database"].as_str(), Some("sqlite" | "postgres" | "mysql")));
         app.context.db.close().await;
         let (status, body) = envelope(app.get("/readyz").await).await;
         assert_eq!((status, body["code"].as_u64()), (503, Some(503)));
@@ -58,9 +58,9 @@ on_both_databases! {
             .fetch_one(app.context.db.pool())
             .await
             .unwrap();
-        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
-            .unwrap()
-            .count() as i64;
+        let dialect = app.context.db.backend().name();
+        let folder = format!("{}/migrations/{dialect}", env!("CARGO_MANIFEST_DIR"));
+        let files = std::fs::read_dir(folder).unwrap().count() as i64;
         assert_eq!(applied, files);
         let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM access_tokens")
             .fetch_one(app.context.db.pool())

@@ -12,7 +12,7 @@ use wxa_backend::config::StorageBackend;
 
 use crate::codes::{calls, count_codes, decode, files_in, storage};
 use crate::helpers::{DbKind, TEST_APP_ID, TEST_SECRET, TestApp};
-use crate::on_both_databases;
+use crate::on_every_database;
 use crate::s3_server::S3Server;
 
 const UNLIMIT: &str = "wxa/getwxacodeunlimit";
@@ -134,7 +134,7 @@ async fn assert_complete(app: &TestApp, expected: &[String]) {
     );
 }
 
-on_both_databases! {
+on_every_database! {
     async fn pregen_makes_every_scene_once_skips_them_next_time_and_reports_failures(app: &TestApp) {
         let dir = tempfile::tempdir().unwrap();
         let config = config(app, dir.path(), 5000);

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use wxa_backend::wechat::{WechatError, api};
 
 use crate::helpers::{DbKind, INTERNAL_KEY, TEST_APP_ID, TEST_SECRET, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 pub async fn internal_token(app: &TestApp, address: &str) -> Value {
     let res = app
@@ -51,7 +51,7 @@ async fn make_scheme(app: &TestApp) -> Result<String, wxa_backend::error::AppErr
         .await
 }
 
-on_both_databases! {
+on_every_database! {
     async fn a_cold_burst_of_200_requests_makes_exactly_one_token_call(app: &TestApp) {
         let burst = (0..200).map(|_| internal_token(app, &app.address));
         let answers = futures_util::future::join_all(burst).await;

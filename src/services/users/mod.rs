@@ -107,9 +107,18 @@ impl UserService {
         let expires_at = now.saturating_add(self.ttl_secs);
         // User and session together or not at all.
         let mut tx = self.db.pool().begin().await?;
-        let user = store::upsert(&mut tx, &target.app_id, &answer.openid, unionid, now).await?;
-        store::delete_expired_sessions(&mut tx, user.id, now).await?;
+        let user = store::upsert(
+            &self.db,
+            &mut tx,
+            &target.app_id,
+            &answer.openid,
+            unionid,
+            now,
+        )
+        .await?;
+        store::delete_expired_sessions(&self.db, &mut tx, user.id, now).await?;
         store::insert_session(
+            &self.db,
             &mut tx,
             &NewSession {
                 token_hash: &session::hash(&token),

@@ -2,7 +2,7 @@
 
 use super::{ADMIN_TOKEN, Admin};
 use crate::helpers::envelope;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 const JSON_ROUTES: [&str; 5] = [
     "/admin/codes",
@@ -12,7 +12,7 @@ const JSON_ROUTES: [&str; 5] = [
     "/admin/stats",
 ];
 
-on_both_databases! {
+on_every_database! {
     async fn every_admin_json_route_needs_the_admin_bearer(app: &TestApp) {
         let admin = Admin::start(app).await;
         let wrong = format!("Bearer {ADMIN_TOKEN}x");

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use super::{ADMIN_TOKEN, Admin};
 use crate::chromium;
 use crate::helpers::envelope;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 /// The start tag of the first `<img>` whose `src` is `src`.
 fn img_tag<'a>(dom: &'a str, src: &str) -> &'a str {
     chromium::tag_with(dom, &format!("src=\"{src}\""))
 }
 
-on_both_databases! {
+on_every_database! {
     async fn the_admin_page_logs_in_with_the_token_and_shows_the_codes_thumbnail(app: &TestApp) {
         let Some(browser) = chromium::find(module_path!()) else {
             return;

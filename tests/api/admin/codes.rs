@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{Admin, Seed, assert_invalid, seed_code};
 use crate::helpers::TEST_APP_ID;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 const OTHER_APP: &str = "wx9999999999999999";
 
@@ -17,7 +17,7 @@ fn ids(body: &Value) -> Vec<i64> {
         .collect()
 }
 
-on_both_databases! {
+on_every_database! {
     async fn codes_are_listed_newest_first_with_absolute_urls_and_every_filter_applies(app: &TestApp) {
         let admin = Admin::start(app).await;
         let ctx = &admin.context;
@@ -34,7 +34,7 @@ on_both_databases! {
         let data = &body["data"];
         assert_eq!((data["total"].as_i64(), data["page"].as_i64(), data["per_page"].as_i64()), (Some(5), Some(1), Some(20)));
         let first = &data["items"][0];
-        let file: String = sqlx::query_scalar::<_, String>("SELECT file FROM codes WHERE id = $1")
+        let (file,): (String,) = ctx.db.query("SELECT file FROM codes WHERE id = $1")
             .bind(d).fetch_one(ctx.db.pool()).await.unwrap();
         let base = ctx.settings.server.public_url.trim_end_matches('/');
         assert_eq!(first["url"], format!("{base}/image/{file}"));

@@ -4,10 +4,10 @@ use serde_json::Value;
 
 use super::Admin;
 use crate::helpers::TEST_APP_ID;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 async fn seed_link(admin: &Admin, kind: &str, link: &str, expires_at: i64, created_at: i64) -> i64 {
-    sqlx::query_scalar(
+    admin.context.db.query(
         "INSERT INTO links (app_id, kind, lookup, path, query, env_version, title, permanent, link, \
          expire_interval, expires_at, created_at) \
          VALUES ($1, $2, $3, 'pages/index/index', 'a=1', 'release', '', $4, $5, 0, $6, $7) RETURNING id",
@@ -19,7 +19,7 @@ async fn seed_link(admin: &Admin, kind: &str, link: &str, expires_at: i64, creat
     .bind(link)
     .bind(expires_at)
     .bind(created_at)
-    .fetch_one(admin.context.db.pool())
+    .insert_id(admin.context.db.pool())
     .await
     .unwrap()
 }
@@ -32,7 +32,7 @@ fn items(body: &Value) -> &Vec<Value> {
     body["data"]["items"].as_array().unwrap()
 }
 
-on_both_databases! {
+on_every_database! {
     async fn links_show_their_expiry_and_whether_they_are_still_valid(app: &TestApp) {
         let admin = Admin::start(app).await;
         let t = now();
@@ -60,23 +60,23 @@ on_both_databases! {
 
     async fn users_are_listed_with_masked_phones_and_never_a_session_key(app: &TestApp) {
         let admin = Admin::start(app).await;
-        let pool = admin.context.db.pool();
+        let (db, pool) = (&admin.context.db, admin.context.db.pool());
         let t = now();
-        let with_phone: i64 = sqlx::query_scalar(
+        let with_phone: i64 = db.query(
             "INSERT INTO users (app_id, openid, unionid, phone_number, pure_phone_number, country_code, \
              phone_bound_at, created_at, updated_at, last_login_at) \
              VALUES ($1, 'o_with_phone_0001', NULL, '13812345678', '13812345678', '86', $2, $2, $2, $2) RETURNING id")
-            .bind(TEST_APP_ID).bind(t - 50).fetch_one(pool).await.unwrap();
-        let abroad: i64 = sqlx::query_scalar(
+            .bind(TEST_APP_ID).bind(t - 50).insert_id(pool).await.unwrap();
+        let abroad: i64 = db.query(
             "INSERT INTO users (app_id, openid, unionid, phone_number, pure_phone_number, country_code, \
              phone_bound_at, created_at, updated_at, last_login_at) \
              VALUES ($1, 'o_abroad_0002', 'u_union', '+12025550123', '2025550123', '1', $2, $2, $2, $2) RETURNING id")
-            .bind(TEST_APP_ID).bind(t - 40).fetch_one(pool).await.unwrap();
-        let no_phone: i64 = sqlx::query_scalar(
+            .bind(TEST_APP_ID).bind(t - 40).insert_id(pool).await.unwrap();
+        let no_phone: i64 = db.query(
             "INSERT INTO users (app_id, openid, created_at, updated_at, last_login_at) \
              VALUES ($1, 'o_no_phone_0003', $2, $2, $2) RETURNING id")
-            .bind(TEST_APP_ID).bind(t - 30).fetch_one(pool).await.unwrap();
-        sqlx::query("INSERT INTO user_sessions (token_hash, user_id, app_id, session_key, created_at, expires_at) \
+            .bind(TEST_APP_ID).bind(t - 30).insert_id(pool).await.unwrap();
+        db.query("INSERT INTO user_sessions (token_hash, user_id, app_id, session_key, created_at, expires_at) \
                      VALUES ('h1', $1, $2, 'SESSIONKEYSECRET==', $3, $4)")
             .bind(with_phone).bind(TEST_APP_ID).bind(t).bind(t + 3600).execute(pool).await.unwrap();
 

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::Admin;
 use crate::helpers::{TEST_APP_ID, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 async fn code(admin: &Admin, query: &str) -> (u16, Value) {
     // An internal key, as the team's backend: limited codes need a bearer.
@@ -26,7 +26,7 @@ fn api<'a>(stats: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {stats}"))
 }
 
-on_both_databases! {
+on_every_database! {
     async fn stats_show_token_state_quota_and_upstream_calls_with_errors(app: &TestApp) {
         let admin = Admin::start(app).await;
         let (status, body) = admin.get("/admin/stats").await;

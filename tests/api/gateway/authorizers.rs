@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::*;
 use crate::helpers::{DbKind, TEST_APP_ID, TestApp};
-use crate::on_both_databases;
+use crate::on_every_database;
 use crate::open_platform::{MERCHANT, push_ticket, spawn_open};
 
 /// `agency` may act for authorizers; `php` (from `configure`) may not.
@@ -43,7 +43,7 @@ async fn authorize_merchant(app: &TestApp) {
     assert_eq!(res.status(), 200);
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = spawn_agency;
 
     async fn a_client_for_authorizers_acts_with_the_authorizers_own_token(app: &TestApp) {

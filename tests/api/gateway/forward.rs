@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::helpers::{TEST_APP_ID, TestApp};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 /// The forward cap (`controllers::gateway::MAX_BODY_BYTES`).
 const CAP: usize = 10 * 1024 * 1024;
@@ -60,7 +60,7 @@ fn media_body(total: usize) -> (String, Vec<u8>, Vec<u8>) {
     )
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = super::spawn_gateway;
 
     async fn a_forwarded_unlimited_code_is_the_simulators_bytes(app: &TestApp) {

@@ -6,7 +6,7 @@ use wxa_backend::store::codes;
 
 use super::*;
 use crate::helpers::{DbKind, TEST_APP_ID, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 /// The gateway with a quota of 2 limited codes and a pace of 6 unlimited codes a minute
 /// (one per 10.2 s: a second call would wait past its 5 s budget).
@@ -23,7 +23,7 @@ async fn is_image(res: reqwest::Response) -> bool {
     res.status() == 200 && res.headers()["content-type"] == "image/jpeg"
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = spawn_metered;
 
     async fn limited_codes_through_the_gateway_count_against_the_quota_ledger(app: &TestApp) {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::chromium;
 use crate::helpers::{TEST_APP_ID, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 fn row<'a>(calls: &'a [Value], client: &str, api: &str, errcode: &str) -> Option<&'a Value> {
     calls
@@ -14,7 +14,7 @@ fn row<'a>(calls: &'a [Value], client: &str, api: &str, errcode: &str) -> Option
         .find(|r| r["client"] == client && r["api"] == api && r["errcode"] == errcode)
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = super::spawn_gateway;
 
     async fn admin_stats_and_metrics_count_calls_per_client_api_and_errcode(app: &TestApp) {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::helpers::{TEST_APP_ID, TEST_SECRET, TestApp};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 fn assert_stand_in_shape(answer: &Value, ttl: i64) -> String {
     let token = answer["access_token"]
@@ -36,7 +36,7 @@ async fn stable_token(app: &TestApp, body: Value) -> Value {
     wx(res).await
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = super::spawn_gateway;
 
     async fn a_client_key_gets_a_stand_in_token_by_get_and_by_stable_token(app: &TestApp) {

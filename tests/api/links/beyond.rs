@@ -7,9 +7,9 @@ use super::{
     SCHEME_API, SHORT_LINK_API, URL_LINK_API, assert_invalid, ok_data, post, upstream_calls,
 };
 use crate::helpers::{TEST_APP_ID, TestApp};
-use crate::on_both_databases;
+use crate::on_every_database;
 
-/// Like `on_both_databases!`, with small caps.
+/// Like `on_every_database!`, with small caps.
 async fn spawn_capped(kind: crate::helpers::DbKind, test: &str) -> Option<TestApp> {
     TestApp::spawn_with(kind, test, |s| {
         s.schemes.daily_limit = 3;
@@ -18,7 +18,7 @@ async fn spawn_capped(kind: crate::helpers::DbKind, test: &str) -> Option<TestAp
     .await
 }
 
-on_both_databases! {
+on_every_database! {
     async fn a_plain_text_scheme_is_built_and_recorded_without_calling_wechat(app: &TestApp) {
         let body = json!({"plaintext": true, "path": "pages/item/item", "query": "id=7&from=sms", "env_version": "trial"});
         let first = ok_data(app, "/api/scheme_code", body.clone()).await;
@@ -30,7 +30,7 @@ on_both_databases! {
         assert_eq!(first["reused"], false);
         let again = ok_data(app, "/api/scheme_code", body).await;
         assert_eq!((&again["id"], again["reused"].as_bool()), (&first["id"], Some(true)));
-        let stored: (String,) = sqlx::query_as("SELECT kind FROM links WHERE id = $1")
+        let stored: (String,) = app.context.db.query("SELECT kind FROM links WHERE id = $1")
             .bind(first["id"].as_i64().unwrap())
             .fetch_one(app.context.db.pool())
             .await
@@ -62,7 +62,7 @@ on_both_databases! {
     }
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = spawn_capped;
 
     async fn past_the_daily_cap_schemes_and_url_links_are_refused_before_any_call(app: &TestApp) {

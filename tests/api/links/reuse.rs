@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{SCHEME_API, keys, now, ok_data, post, upstream_calls};
 use crate::helpers::{TEST_APP_ID, TestApp, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 const DAY: i64 = 86_400;
 
@@ -22,7 +22,7 @@ async fn page_view(app: &TestApp) -> Value {
     body["data"].clone()
 }
 
-on_both_databases! {
+on_every_database! {
     async fn the_same_scheme_request_again_is_answered_from_the_record_without_calling_wechat(app: &TestApp) {
         let body = json!({"path": "pages/index/index", "query": "a=1"});
         let first = ok_data(app, "/api/scheme_code", body.clone()).await;
@@ -132,7 +132,7 @@ on_both_databases! {
         context.db.close().await;
 
         // An hour left is under schemes.reuse_min_remaining_secs (a day): a new link.
-        sqlx::query("UPDATE links SET expires_at = $1")
+        app.context.db.query("UPDATE links SET expires_at = $1")
             .bind(now() + 3600)
             .execute(app.context.db.pool())
             .await
@@ -230,7 +230,7 @@ on_both_databases! {
             "path": "pages/index/index", "query": "a=1", "env_version": "develop", "expire_interval": 2,
         });
         let data = ok_data(app, "/api/scheme_code", body).await;
-        let row: (String, String, String, String, String, String, i64, i64) = sqlx::query_as(
+        let row: (String, String, String, String, String, String, i64, i64) = app.context.db.query(
             "SELECT app_id, kind, path, query, env_version, link, expires_at, created_at \
              FROM links WHERE id = $1",
         )

@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use super::{SHORT_LINK_API, assert_invalid, keys, ok_data, post, stored_links, upstream_calls};
-use crate::on_both_databases;
+use crate::on_every_database;
 
-on_both_databases! {
+on_every_database! {
     async fn short_links_are_made_then_reused_and_kept_apart_by_title_and_permanence(app: &TestApp) {
         let body = json!({"page_url": "pages/index/index?id=7", "page_title": "春季活动"});
         let (status, answer) = post(app, "/api/short_link", body.clone()).await;
@@ -46,7 +46,7 @@ on_both_databases! {
         assert_eq!(upstream_calls(app, SHORT_LINK_API).await, 3);
 
         let (permanent, expires_at): (i64, i64) =
-            sqlx::query_as("SELECT permanent, expires_at FROM links WHERE id = $1")
+            app.context.db.query("SELECT permanent, expires_at FROM links WHERE id = $1")
                 .bind(forever["id"].as_i64().unwrap())
                 .fetch_one(app.context.db.pool())
                 .await

@@ -3,9 +3,9 @@
 use serde_json::json;
 
 use super::{SCHEME_API, URL_LINK_API, keys, ok_data, post, sim_link_info, upstream_calls};
-use crate::on_both_databases;
+use crate::on_every_database;
 
-on_both_databases! {
+on_every_database! {
     async fn url_links_are_made_then_reused_and_reach_wechat_at_the_top_level(app: &TestApp) {
         let body = json!({
             "path": "pages/index/index", "query": "from=mail", "env_version": "develop", "expire_interval": 5,

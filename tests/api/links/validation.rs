@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{SCHEME_API, assert_invalid, now, ok_data, upstream_calls};
 use crate::helpers::envelope;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 const DAY: i64 = 86_400;
 
@@ -14,7 +14,7 @@ async fn assert_no_upstream_call(app: &crate::helpers::TestApp) {
     assert_eq!(counters["calls_total"], 0, "{counters}");
 }
 
-on_both_databases! {
+on_every_database! {
     async fn an_expiry_outside_one_minute_to_thirty_days_is_a_400_before_any_upstream_call(app: &TestApp) {
         let t = now();
         let page = "pages/index/index";

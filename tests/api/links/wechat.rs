@@ -3,11 +3,11 @@
 use serde_json::json;
 
 use super::{SCHEME_API, now, ok_data, post, sim_link_info, stored_links, upstream_calls};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 const DAY: i64 = 86_400;
 
-on_both_databases! {
+on_every_database! {
     async fn env_version_and_the_expiry_reach_wechat_inside_jump_wxa(app: &TestApp) {
         let data = ok_data(
             app,

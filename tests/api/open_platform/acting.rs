@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::helpers::{TEST_APP_ID, envelope};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 async fn authorized(app: &TestApp) {
     push_ticket(app).await;
@@ -38,7 +38,7 @@ fn calls(counters: &Value, api: &str, appid: &str) -> u64 {
     counters["calls"][api][appid].as_u64().unwrap_or(0)
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = crate::open_platform::spawn_default;
     async fn codes_and_links_for_an_authorizer_use_its_own_token_and_are_recorded_under_its_appid(app: &TestApp) {
         authorized(app).await;
@@ -63,7 +63,7 @@ on_both_databases! {
         let code_row = wxa_backend::store::codes::find_by_id(&app.context.db, code["data"]["id"].as_i64().unwrap())
             .await.unwrap().unwrap();
         assert_eq!(code_row.app_id, MERCHANT);
-        let (app_id,): (String,) = sqlx::query_as("SELECT app_id FROM links WHERE id = $1")
+        let (app_id,): (String,) = app.context.db.query("SELECT app_id FROM links WHERE id = $1")
             .bind(scheme["data"]["id"].as_i64().unwrap())
             .fetch_one(app.context.db.pool()).await.unwrap();
         assert_eq!(app_id, MERCHANT);
@@ -104,7 +104,7 @@ async fn rows(app: &TestApp, table: &str) -> i64 {
         .unwrap()
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = crate::open_platform::spawn_default;
     async fn invented_appids_grow_no_table_and_no_metric(app: &TestApp) {
         authorized(app).await;
@@ -145,7 +145,7 @@ on_both_databases! {
     }
 }
 
-on_both_databases! {
+on_every_database! {
     async fn appid_is_a_400_when_open_platform_is_disabled(app: &TestApp) {
         let (status, res) = api(app, "/api/qr_code", json!({"appid": MERCHANT, "scene": "a=1"})).await;
         assert_eq!((status, res["data"]["field"].as_str()), (400, Some("appid")), "{res}");

@@ -7,7 +7,7 @@ use wxa_backend::wechat::{WechatError, api};
 
 use super::*;
 use crate::helpers::envelope;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -81,7 +81,7 @@ async fn scheme_and_code_for(
         .await
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = crate::open_platform::spawn_default;
     async fn a_merchant_authorizes_end_to_end_and_codes_are_made_with_its_own_token(app: &TestApp) {
         push_ticket(app).await;

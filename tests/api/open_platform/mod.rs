@@ -93,7 +93,7 @@ pub async fn stored_authorizers(app: &TestApp) -> Vec<store::Authorizer> {
         .0
 }
 
-/// `spawn_open` with nothing more changed: the spawner of `on_both_databases!` here.
+/// `spawn_open` with nothing more changed: the spawner of `on_every_database!` here.
 pub async fn spawn_default(kind: DbKind, test: &str) -> Option<TestApp> {
     spawn_open(kind, test, |_| {}).await
 }

@@ -6,7 +6,7 @@ use wxa_backend::wechat::msg_crypto::MsgCrypt;
 
 use super::*;
 use crate::helpers::envelope;
-use crate::on_both_databases;
+use crate::on_every_database;
 
 /// A push we build ourselves: `plain` encrypted for `receiver` under `aes_key`, signed
 /// with the message token, wrapped with `outer_app_id`.
@@ -41,7 +41,7 @@ fn ticket_xml(app_id: &str, ticket: &str) -> String {
     )
 }
 
-on_both_databases! {
+on_every_database! {
     spawn = crate::open_platform::spawn_default;
     async fn a_ticket_push_is_stored_and_answered_with_plain_success(app: &TestApp) {
         let ticket = push_ticket(app).await;
@@ -138,7 +138,7 @@ on_both_databases! {
     }
 }
 
-on_both_databases! {
+on_every_database! {
     async fn open_routes_are_404_when_open_platform_is_disabled(app: &TestApp) {
         let res = app.client.post(app.url("/open/ticket?timestamp=1&nonce=1&msg_signature=x")).body("<xml/>").send().await.unwrap();
         let (status, _) = envelope(res).await;
@@ -180,4 +180,9 @@ async fn a_push_under_the_previous_aes_key_is_accepted_during_rotation_postgres(
         "a_push_under_the_previous_aes_key_postgres",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_push_under_the_previous_aes_key_is_accepted_during_rotation_mysql() {
+    rotation(DbKind::Mysql, "a_push_under_the_previous_aes_key_mysql").await;
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{login, post, stored_phone, token, upstream_calls};
 use crate::helpers::{TEST_APP_ID, TestApp};
-use crate::on_both_databases;
+use crate::on_every_database;
 
 type Aes128CbcEnc = cbc::Encryptor<aes::Aes128>;
 
@@ -32,7 +32,9 @@ fn encrypt(plain: &str, key_b64: &str, iv_b64: &str) -> String {
 async fn login_with_known_key(app: &TestApp, openid: &str) -> (String, i64) {
     let data = login(app, openid, None).await;
     let user_id = data["user"]["id"].as_i64().unwrap();
-    sqlx::query("UPDATE user_sessions SET session_key = $1 WHERE user_id = $2")
+    app.context
+        .db
+        .query("UPDATE user_sessions SET session_key = $1 WHERE user_id = $2")
         .bind(SESSION_KEY)
         .bind(user_id)
         .execute(app.context.db.pool())
@@ -51,7 +53,7 @@ async fn bind_encrypted(app: &TestApp, token: &str, data: &str, iv: &str) -> (u1
     .await
 }
 
-on_both_databases! {
+on_every_database! {
     async fn encrypted_data_decrypts_with_the_stored_session_key(app: &TestApp) {
         assert_eq!(encrypt(PLAIN, SESSION_KEY, IV), CIPHERTEXT, "the vector matches openssl");
         let (token, user_id) = login_with_known_key(app, "o-enc-00000000001").await;

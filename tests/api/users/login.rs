@@ -5,9 +5,9 @@ use wxa_backend::services::token::now_unix;
 
 use super::{SHOP_APP_ID, bind, count, login, login_code, post, token, upstream_calls};
 use crate::helpers::TEST_APP_ID;
-use crate::{on_both_databases, with_two_apps};
+use crate::{on_every_database, with_two_apps};
 
-on_both_databases! {
+on_every_database! {
     async fn a_user_logs_in_binds_the_phone_and_logs_in_again_with_it(app: &TestApp) {
         let first = login(app, "o-alice-0000000001", Some("u-alice")).await;
         let token = token(&first);
@@ -47,14 +47,14 @@ on_both_databases! {
         let other = login(app, "o-carol-0000000001", None).await;
         assert_ne!(first["user"]["id"], other["user"]["id"]);
         assert_eq!(crate::users::count(app, "users").await, 2);
-        let unionid: (Option<String>,) = sqlx::query_as("SELECT unionid FROM users WHERE id = $1")
+        let unionid: (Option<String>,) = app.context.db.query("SELECT unionid FROM users WHERE id = $1")
             .bind(first["user"]["id"].as_i64().unwrap())
             .fetch_one(app.context.db.pool())
             .await
             .unwrap();
         assert_eq!(unionid.0.as_deref(), Some("u-bob"), "kept when WeChat sends none");
         login(app, "o-bob-000000000001", Some("u-bob-2")).await;
-        let unionid: (Option<String>,) = sqlx::query_as("SELECT unionid FROM users WHERE id = $1")
+        let unionid: (Option<String>,) = app.context.db.query("SELECT unionid FROM users WHERE id = $1")
             .bind(first["user"]["id"].as_i64().unwrap())
             .fetch_one(app.context.db.pool())
             .await
@@ -101,7 +101,7 @@ on_both_databases! {
             .json(&body).send().await.unwrap();
         assert_eq!(basic.status(), 401);
 
-        sqlx::query("UPDATE user_sessions SET expires_at = $1")
+        app.context.db.query("UPDATE user_sessions SET expires_at = $1")
             .bind(now_unix() - 1)
             .execute(app.context.db.pool())
             .await

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use wxa_backend::sim::{SimApp, SimConfig, Simulator};
 
-use crate::helpers::{TEST_APP_ID, TEST_SECRET, say_skipped};
+use crate::helpers::{DbKind, FreshDb, TEST_APP_ID, TEST_SECRET};
 
 const PHONE: &str = "13812345678";
 const OPENID: &str = "o-logcheck-0000000001";
@@ -258,22 +258,19 @@ async fn the_logs_never_show_a_phone_a_session_key_or_a_token_on_sqlite() {
 
 #[tokio::test]
 async fn the_logs_never_show_a_phone_a_session_key_or_a_token_on_postgres() {
-    let Some(base) = crate::helpers::test_url("TEST_DATABASE_URL") else {
-        say_skipped("users::logs::postgres", "TEST_DATABASE_URL is not set");
+    on_a_server(DbKind::Postgres, "users::logs::postgres").await;
+}
+
+#[tokio::test]
+async fn the_logs_never_show_a_phone_a_session_key_or_a_token_on_mysql() {
+    on_a_server(DbKind::Mysql, "users::logs::mysql").await;
+}
+
+async fn on_a_server(kind: DbKind, test: &str) {
+    let Some(db) = FreshDb::create(kind, test).await else {
         return;
     };
-    let schema = format!("wxa_t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
     let dir = tempfile::tempdir().unwrap();
-    logs_hold_no_secrets(&url, dir.path()).await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    logs_hold_no_secrets(&db.url, dir.path()).await;
+    db.drop().await;
 }

@@ -81,13 +81,14 @@ pub async fn count(app: &TestApp, table: &str) -> i64 {
 
 /// The stored phone of a user: (phone_number, pure_phone_number, country_code).
 pub async fn stored_phone(app: &TestApp, user_id: i64) -> Option<(String, String, String)> {
-    let row: (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT phone_number, pure_phone_number, country_code FROM users WHERE id = $1",
-    )
-    .bind(user_id)
-    .fetch_one(app.context.db.pool())
-    .await
-    .unwrap();
+    let row: (Option<String>, Option<String>, Option<String>) = app
+        .context
+        .db
+        .query("SELECT phone_number, pure_phone_number, country_code FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(app.context.db.pool())
+        .await
+        .unwrap();
     match row {
         (Some(a), Some(b), Some(c)) => Some((a, b, c)),
         _ => None,
@@ -115,7 +116,7 @@ pub async fn spawn_with_shop(kind: DbKind, test: &str) -> Option<TestApp> {
     Some(app)
 }
 
-/// Like `on_both_databases!`, with the `shop` app configured too.
+/// Like `on_every_database!`, with the `shop` app configured too.
 #[macro_export]
 macro_rules! with_two_apps {
     ($(async fn $name:ident($app:ident: &TestApp) $body:block)+) => {$(
@@ -139,6 +140,15 @@ macro_rules! with_two_apps {
             async fn postgres() {
                 let name = concat!(module_path!(), "::postgres");
                 if let Some(app) = spawn_with_shop(DbKind::Postgres, name).await {
+                    run(&app).await;
+                    app.finish().await;
+                }
+            }
+
+            #[tokio::test]
+            async fn mysql() {
+                let name = concat!(module_path!(), "::mysql");
+                if let Some(app) = spawn_with_shop(DbKind::Mysql, name).await {
                     run(&app).await;
                     app.finish().await;
                 }
