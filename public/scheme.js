@@ -16,10 +16,12 @@
 
   var own = new URLSearchParams(window.location.search);
   var ask = new URLSearchParams();
-  ["path", "query", "env_version", "app"].forEach(function (name) {
+  ["path", "query", "env_version", "app", "cq"].forEach(function (name) {
     var value = own.get(name);
     if (value !== null && value !== "") ask.set(name, value);
   });
+  // plaintext=1: the plain-text scheme, built without a WeChat call.
+  if (own.get("plaintext") === "1" || own.get("plaintext") === "true") ask.set("plaintext", "true");
   // Relative, so the page also works when the product is served under a prefix.
   var api = new URL("api/scheme_code", window.location.href);
   api.search = ask.toString();

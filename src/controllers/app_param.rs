@@ -73,6 +73,32 @@ pub fn configured(input: &Input, ctx: &AppContext) -> AppResult<Target> {
     }
 }
 
+/// Who acts for records kept under `app_id`: the configured app with that appid, else the
+/// authorizer (when it still is one). `None` when neither.
+pub async fn for_app_id(app_id: &str, ctx: &AppContext) -> AppResult<Option<Target>> {
+    let configured = ctx
+        .settings
+        .wechat
+        .mini_program
+        .iter()
+        .find(|(name, app)| app.app_id == app_id && ctx.mini_program.tokens.knows(name));
+    if let Some((name, _)) = configured {
+        return Ok(Some(Target::configured(name.clone(), app_id)));
+    }
+    if !ctx.open_platform.enabled() || !is_appid(app_id) {
+        return Ok(None);
+    }
+    match ctx.open_platform.check_authorized(app_id).await {
+        Ok(()) => Ok(Some(Target {
+            name: app_id.to_owned(),
+            app_id: app_id.to_owned(),
+            source: TokenSource::Authorizer,
+        })),
+        Err(AppError::Invalid { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// `wx` and 16 letters or digits.
 pub fn is_appid(s: &str) -> bool {
     s.len() == 18 && s.starts_with("wx") && s.bytes().all(|b| b.is_ascii_alphanumeric())

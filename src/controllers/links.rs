@@ -12,7 +12,7 @@ use crate::controllers::caller;
 use std::borrow::Cow;
 
 use crate::domain::links::{
-    Cq, EnvVersion, Expiry, JumpKind, JumpLink, LinkQuery, PagePath, PageTitle, PageUrl,
+    Cq, EnvVersion, Expiry, JumpKind, JumpLink, LinkQuery, NfcScheme, PagePath, PageTitle, PageUrl,
     PlainScheme, ShortLink,
 };
 use crate::envelope::{self, Envelope};
@@ -23,7 +23,7 @@ use crate::services::token::now_unix;
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
 #[derive(OpenApi)]
 #[openapi(
-    paths(scheme_code, url_link, short_link),
+    paths(scheme_code, url_link, short_link, nfc_scheme),
     tags((name = "links", description = "URL Scheme, URL Link and Short Link for H5 pages"))
 )]
 pub struct Doc;
@@ -42,14 +42,10 @@ pub struct SchemeData<'a> {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PlainSchemeData<'a> {
-    /// The record's id.
-    pub id: i64,
     /// `weixin://dl/business/?appid=...&path=...`: built here, no WeChat call.
     pub openlink: &'a str,
     /// Always true.
     pub plaintext: bool,
-    /// True when this scheme was recorded before.
-    pub reused: bool,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -171,10 +167,8 @@ pub async fn scheme_code(
         return Ok(envelope::ok(
             "小程序明文scheme返回成功",
             PlainSchemeData {
-                id: got.link.id,
                 openlink: &got.link.link,
                 plaintext: true,
-                reused: got.reused,
             },
         ));
     }
@@ -265,6 +259,72 @@ pub async fn short_link(
     ))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NfcSchemeData<'a> {
+    /// The record's id.
+    pub id: i64,
+    /// `weixin://dl/business/?t=...`: written to the NFC tag; never expires.
+    pub openlink: &'a str,
+}
+
+/// Inputs of `/api/nfc_scheme` (JSON, form or query string).
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NfcParams {
+    /// Published page, no query; empty: the home page.
+    path: Option<String>,
+    /// ≤1024 chars of the query charset.
+    query: Option<String>,
+    /// `release` (default), `trial` or `develop`.
+    env_version: Option<String>,
+    /// The device model registered in the MP admin (required; letters, digits, `-_.`).
+    #[param(max_length = 64)]
+    model_id: String,
+    /// The device's serial number (optional; letters, digits, `-_.`).
+    #[param(max_length = 64)]
+    sn: Option<String>,
+    /// Configured app name; default `wechat.default_app`.
+    app: Option<String>,
+}
+
+/// An NFC scheme (`wxa/generatenfcscheme`) for a tag: recorded, and reused for the same
+/// page, query, version and device.
+#[utoipa::path(post, path = "/api/nfc_scheme", tag = "links",
+    params(NfcParams),
+    responses(
+        (status = 200, body = Envelope<NfcSchemeData>),
+        (status = 400, description = "invalid parameter (code 400)"),
+        (status = 502, description = "WeChat refused (code 5000)"),
+        (status = 504, description = "WeChat unreachable (code 5001)"),
+    ))]
+pub async fn nfc_scheme(
+    req: HttpRequest,
+    input: Input,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
+    let app = target(&input, &ctx).await?;
+    let caller = caller::caller(&req, &ctx);
+    let nfc = NfcScheme::parse(
+        PagePath::parse("path", input.str("path")?)?,
+        LinkQuery::parse("query", input.str("query")?)?,
+        EnvVersion::parse("env_version", input.str("env_version")?)?,
+        input.str("model_id")?.unwrap_or_default(),
+        input.str("sn")?,
+    )?;
+    let got = ctx
+        .links
+        .nfc_scheme(&app, nfc, caller::admit(&ctx, &caller))
+        .await?;
+    Ok(envelope::ok(
+        "小程序NFC scheme返回成功",
+        NfcSchemeData {
+            id: got.link.id,
+            openlink: &got.link.link,
+        },
+    ))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Explicit resources, so another method is a 405 rather than a 404.
     cfg.service(
@@ -277,6 +337,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(url_link))
             .route(web::post().to(url_link)),
     )
+    .service(web::resource("/api/nfc_scheme").route(web::post().to(nfc_scheme)))
     .service(
         web::resource("/api/short_link")
             .route(web::get().to(short_link))

@@ -65,6 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/apps", web::post().to(put_app))
         .route("/login_codes", web::post().to(login_code))
         .route("/phone_codes", web::post().to(phone_code))
+        .route("/links/open", web::post().to(open_link))
         .route("/tokens/revoke", web::post().to(revoke))
         .route("/clock", web::get().to(clock))
         .route("/clock", web::post().to(move_clock))
@@ -174,6 +175,21 @@ async fn login_code(state: Data<SimState>, raw: Bytes) -> Answer {
         "code": code, "appid": app_id, "openid": openid, "unionid": req.unionid,
         "expires_in": CODE_LIFETIME_SECS,
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenLink {
+    link: String,
+}
+
+/// A user opens a scheme or URL link (counts against the app's daily opens).
+async fn open_link(state: Data<SimState>, raw: Bytes) -> Answer {
+    let req: OpenLink = body(&raw)?;
+    match super::links::open(&state, &req.link) {
+        Ok(remain) => ok(json!({"opened": true, "remain_visit_quota": remain})),
+        Err(e) => ok(json!({"opened": false, "errcode": e.code})),
+    }
 }
 
 #[derive(Deserialize)]

@@ -108,6 +108,7 @@ fn default_msg(code: i64) -> &'static str {
         85402 => "invalid env_version",
         85403 => "not found",
         85405 => "appid or path not support plain scheme",
+        85406 => "daily visit limit",
         _ => "error",
     }
 }

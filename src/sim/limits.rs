@@ -35,6 +35,9 @@ pub struct LimitValues {
     pub shortlink_permanent: u64,
     /// `sns/jscode2session` calls per user (openid) per minute (45011).
     pub login_per_minute_per_user: u64,
+    /// Opens of schemes and URL links per app per day (85406); `queryscheme` and
+    /// `query_urllink` with `query_type = 1` report what is left.
+    pub link_visit_daily: u64,
     /// `wxa/business/getuserphonenumber` calls per app per minute (45011; undocumented value).
     pub phone_per_minute: u64,
     /// The lifetime of every token issued from now on (WeChat's is 7200 s); tests shorten
@@ -62,6 +65,7 @@ impl Default for LimitValues {
             link_per_second: 100,
             shortlink_permanent: 100_000,
             login_per_minute_per_user: 100,
+            link_visit_daily: 3_000_000,
             phone_per_minute: 10_000,
             token_lifetime_secs: super::token_store::LIFETIME_SECS,
             image_pad_bytes: 0,
@@ -124,7 +128,6 @@ impl Windows {
     }
 
     /// How many calls the current window holds.
-    #[cfg(test)]
     pub fn used(&self, name: &'static str, window: Window, subject: &str, now: i64) -> u64 {
         let index = window.index(now);
         lock(&self.counts)

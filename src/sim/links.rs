@@ -22,8 +22,6 @@ pub const SCHEME_PREFIX: &str = "weixin://dl/business/?";
 pub const URL_LINK_PREFIX: &str = "https://wxaurl.cn/";
 const MAX_DAYS: i64 = 30;
 const DAY_SECS: i64 = 86_400;
-/// Daily open quota reported by the query APIs (opens are not simulated).
-const VISIT_QUOTA: u64 = 3_000_000;
 
 /// A generated scheme or URL link.
 #[derive(Clone, Debug)]
@@ -218,8 +216,9 @@ fn lookup(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Kind
         .ok_or_else(|| WxErr::of(85403))?;
     let query_type = int_field(body, "query_type").map_err(|()| WxErr::of(40097))?;
     let mut reply = json!({"errcode": 0, "errmsg": "ok"});
+    let remain = remaining_visits(state, &app.app_id);
     if query_type.unwrap_or(0) == 1 {
-        reply["quota_info"] = json!({"remain_visit_quota": VISIT_QUOTA});
+        reply["quota_info"] = json!({"remain_visit_quota": remain});
     } else {
         reply[info_key] = json!({
             "appid": rec.app_id,
@@ -229,7 +228,7 @@ fn lookup(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Kind
             "expire_time": rec.expire_time,
             "env_version": rec.env_version,
         });
-        reply["quota_info"] = json!({"remain_visit_quota": VISIT_QUOTA});
+        reply["quota_info"] = json!({"remain_visit_quota": remain});
     }
     Ok(Reply::Json(reply))
 }
@@ -280,4 +279,90 @@ fn text<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, WxErr> 
 /// The characters a scheme or link query may hold.
 fn query_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!#$&'()*+,/:;=?@-._~%".contains(c)
+}
+
+/// Today's opens left for `app_id` (schemes and URL links together).
+fn remaining_visits(state: &SimState, app_id: &str) -> u64 {
+    let cap = state.limits().link_visit_daily;
+    cap.saturating_sub(
+        state
+            .windows
+            .used("visit", Window::Day, app_id, state.now()),
+    )
+}
+
+/// A user opens `link` (control API): the link must exist and be unexpired, and the app's
+/// opens today stay under `link_visit_daily` (else 85406). The app's remaining opens.
+pub fn open(state: &SimState, link: &str) -> Result<u64, WxErr> {
+    let ticket = if let Some(params) = link.strip_prefix(SCHEME_PREFIX) {
+        url::form_urlencoded::parse(params.as_bytes())
+            .find(|(k, _)| k == "t")
+            .map(|(_, v)| v.into_owned())
+    } else {
+        link.strip_prefix(URL_LINK_PREFIX)
+            .map(|rest| rest.split(['?', '#']).next().unwrap_or_default().to_owned())
+    };
+    let now = state.now();
+    let rec = ticket
+        .and_then(|t| lock(&state.links.by_ticket).get(&t).cloned())
+        .ok_or_else(|| WxErr::of(85403))?;
+    if rec.expire_time != 0 && rec.expire_time <= now {
+        return Err(WxErr::of(85403));
+    }
+    let cap = state.limits().link_visit_daily;
+    if !state
+        .windows
+        .try_hit("visit", Window::Day, &rec.app_id, cap, now)
+    {
+        return Err(WxErr::of(85406));
+    }
+    Ok(remaining_visits(state, &rec.app_id))
+}
+
+/// `wxa/generatenfcscheme`: `jump_wxa` as for schemes, `model_id` required, `sn` optional;
+/// an NFC scheme does not expire and is outside the daily generation count.
+pub async fn generate_nfc_scheme(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {
+    run(&s, "wxa/generatenfcscheme", &r, &b, nfc).await
+}
+
+fn nfc(state: &SimState, app: &AppInfo, body: &Map<String, Value>) -> CallResult {
+    let empty = Map::new();
+    let target = match body.get("jump_wxa") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(obj)) => obj,
+        Some(_) => return Err(WxErr::of(47001)),
+    };
+    let path = text(target, "path")?;
+    if !path.is_empty() && !app.has_page(path) {
+        return Err(WxErr::of(40165));
+    }
+    let q = text(target, "query")?;
+    if q.chars().count() > 1024 || !q.chars().all(query_char) {
+        return Err(WxErr::of(40212));
+    }
+    let env_version = match text(target, "env_version")? {
+        "" => "release",
+        v @ ("release" | "trial" | "develop") => v,
+        _ => return Err(WxErr::of(85402)),
+    };
+    // The device model registered for the app: required (WeChat's 9800003-range errors
+    // cover unknown models; any non-empty id is accepted here).
+    if text(body, "model_id")?.is_empty() {
+        return Err(WxErr::of(40097));
+    }
+    text(body, "sn")?;
+    let ticket = random_alnum(11);
+    let rec = LinkRec {
+        app_id: app.app_id.clone(),
+        path: path.to_owned(),
+        query: q.to_owned(),
+        env_version: env_version.to_owned(),
+        create_time: state.now(),
+        // 0: never (WeChat's convention for permanent links).
+        expire_time: 0,
+    };
+    lock(&state.links.by_ticket).insert(ticket.clone(), rec);
+    Ok(Reply::Json(
+        json!({"errcode": 0, "errmsg": "ok", "openlink": format!("{SCHEME_PREFIX}t={ticket}")}),
+    ))
 }

@@ -26,6 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/wxa/generatescheme",
             web::route().to(links::generate_scheme),
         )
+        .route(
+            "/wxa/generatenfcscheme",
+            web::route().to(links::generate_nfc_scheme),
+        )
         .route("/wxa/queryscheme", web::route().to(links::query_scheme))
         .route(
             "/wxa/generate_urllink",

@@ -160,3 +160,20 @@ pub async fn give_back_count(db: &Db, app_id: &str, bucket: &str) -> Result<(), 
     .await?;
     Ok(())
 }
+
+/// A stored link, for the admin's quota query.
+#[derive(Debug, Clone)]
+pub struct LinkRef {
+    pub app_id: String,
+    pub kind: String,
+    pub link: String,
+}
+
+pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<LinkRef>, sqlx::Error> {
+    let row: Option<(String, String, String)> = db
+        .query("SELECT app_id, kind, link FROM links WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|(app_id, kind, link)| LinkRef { app_id, kind, link }))
+}

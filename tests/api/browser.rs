@@ -55,6 +55,25 @@ on_every_database! {
         );
     }
 
+    async fn the_jump_page_opens_a_plain_text_scheme_when_asked(app: &TestApp) {
+        let Some(browser) = chromium::find(module_path!()) else {
+            return;
+        };
+        let url = app.url("/scheme.html?plaintext=1&path=pages/index/index&query=id%3D7");
+        let dom = chromium::run(&browser, &url, &["--dump-dom"]).await;
+        let expected = format!(
+            "weixin://dl/business/?appid={TEST_APP_ID}&amp;path=pages%2Findex%2Findex&amp;query=id%3D7"
+        );
+        let open = tag(&dom, "open");
+        assert!(open.contains(&format!("href=\"{expected}\"")), "{open}");
+        assert!(dom.contains("data-state=\"ready\""), "{dom}");
+        assert_eq!(
+            app.sim_counters().await["calls"]["wxa/generatescheme"][TEST_APP_ID].as_u64().unwrap_or(0),
+            0,
+            "no WeChat call"
+        );
+    }
+
     async fn the_jump_page_shows_the_error_message_when_the_call_fails(app: &TestApp) {
         let Some(browser) = chromium::find(module_path!()) else {
             return;

@@ -5,20 +5,27 @@ use serde::Serialize;
 
 use super::{List, app_filter, app_name, paging};
 use crate::app::AppContext;
+use crate::controllers::app_param::for_app_id;
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
 use crate::input::Input;
 use crate::services::token::now_unix;
 use crate::store::admin::{self, LinkFilter, LinkRow};
 
-const KINDS: [&str; 3] = ["scheme", "url_link", "short_link"];
+const KINDS: [&str; 5] = [
+    "scheme",
+    "url_link",
+    "short_link",
+    "plain_scheme",
+    "nfc_scheme",
+];
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LinkItem {
     pub id: i64,
     pub app: Option<String>,
     pub app_id: String,
-    /// `scheme`, `url_link` or `short_link`.
+    /// `scheme`, `url_link`, `short_link`, `plain_scheme` or `nfc_scheme`.
     pub kind: String,
     /// The openlink, URL link or short link WeChat gave.
     pub link: String,
@@ -76,13 +83,15 @@ fn item(ctx: &AppContext, row: LinkRow, now: i64) -> LinkItem {
 pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
     let request = paging(&input)?;
     let paging = request.paging();
-    let kind =
-        match input.str("kind")?.filter(|s| !s.is_empty()) {
-            None => None,
-            Some(k) => Some(*KINDS.iter().find(|known| **known == k).ok_or_else(|| {
-                AppError::invalid("kind", "必须是 scheme、url_link 或 short_link")
-            })?),
-        };
+    let kind = match input.str("kind")?.filter(|s| !s.is_empty()) {
+        None => None,
+        Some(k) => Some(*KINDS.iter().find(|known| **known == k).ok_or_else(|| {
+            AppError::invalid(
+                "kind",
+                "必须是 scheme、url_link、short_link、plain_scheme 或 nfc_scheme",
+            )
+        })?),
+    };
     let filter = LinkFilter {
         app_id: app_filter(&input, &ctx)?,
         kind,
@@ -98,6 +107,39 @@ pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpRes
     Ok(envelope::ok("获取成功", request.list(items, total)))
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct VisitQuota {
+    /// Opens left today (Beijing time) for the link's app, all its schemes and URL links
+    /// together (WeChat allows 3,000,000 a day).
+    pub remain_visit_quota: u64,
+}
+
+/// Today's remaining opens of the app of link `id`, from WeChat (`queryscheme` or
+/// `query_urllink` with `query_type = 1`, through that link).
+#[utoipa::path(get, path = "/admin/links/{id}/quota", tag = "admin",
+    params(("id" = i64, Path, description = "a scheme or URL link WeChat made")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Envelope<VisitQuota>),
+        (status = 400, description = "not a link WeChat made (short links, plain-text schemes), or its app is no longer configured"),
+        (status = 401, description = "missing or bad bearer"),
+        (status = 404, description = "no such link"),
+        (status = 502, description = "WeChat refused (code 5000)"),
+    ))]
+pub async fn quota(id: web::Path<i64>, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+    let link = ctx
+        .links
+        .find(id.into_inner())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let app = for_app_id(&link.app_id, &ctx)
+        .await?
+        .ok_or_else(|| AppError::invalid("id", "该链接的小程序已不在配置中"))?;
+    let remain_visit_quota = ctx.links.visit_quota(&app, &link).await?;
+    Ok(envelope::ok("获取成功", VisitQuota { remain_visit_quota }))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/links").route(web::get().to(list)));
+    cfg.service(web::resource("/links").route(web::get().to(list)))
+        .service(web::resource("/links/{id}/quota").route(web::get().to(quota)));
 }

@@ -29,7 +29,14 @@ use crate::store::admin::Paging;
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
 #[derive(OpenApi)]
-#[openapi(paths(codes::list, codes::show, links::list, users::list, stats::show))]
+#[openapi(paths(
+    codes::list,
+    codes::show,
+    links::list,
+    links::quota,
+    users::list,
+    stats::show
+))]
 pub struct Doc;
 
 pub const DEFAULT_PER_PAGE: i64 = 20;

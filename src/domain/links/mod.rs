@@ -4,7 +4,9 @@
 
 use crate::error::{AppError, AppResult};
 
+mod nfc;
 mod plain;
+pub use nfc::NfcScheme;
 pub use plain::{Cq, PlainScheme};
 
 /// `query` (and a short link's query part): WeChat's 40212 limit.

@@ -24,7 +24,7 @@ use counts::Bucket;
 use reuse::{LinkKey, Spec};
 
 use crate::controllers::app_param::Target;
-use crate::domain::links::{JumpKind, JumpLink, PlainScheme, ShortLink};
+use crate::domain::links::{JumpKind, JumpLink, NfcScheme, PlainScheme, ShortLink};
 use crate::error::AppError;
 use crate::metrics::CacheLabels;
 use crate::services::ServiceDeps;
@@ -131,6 +131,40 @@ impl LinkService {
             spec: Spec::Plain(plain),
         };
         self.obtain(app, key, admit).await
+    }
+
+    /// An NFC scheme for `app` (`wxa/generatenfcscheme`), recorded and reused.
+    pub async fn nfc_scheme(
+        &self,
+        app: &Target,
+        nfc: NfcScheme,
+        admit: Admit<'_>,
+    ) -> Result<Obtained, AppError> {
+        let key = LinkKey {
+            app_id: app.app_id.clone(),
+            spec: Spec::Nfc(nfc),
+        };
+        self.obtain(app, key, admit).await
+    }
+
+    /// The stored link `id`: its app and, for schemes and URL links, its kind.
+    pub async fn find(&self, id: i64) -> Result<Option<links::LinkRef>, AppError> {
+        Ok(links::find_by_id(&self.db, id).await?)
+    }
+
+    /// Today's remaining opens of the app of `link` (a scheme or URL link WeChat made).
+    pub async fn visit_quota(&self, app: &Target, link: &links::LinkRef) -> Result<u64, AppError> {
+        let kind = match link.kind.as_str() {
+            "scheme" | "nfc_scheme" => JumpKind::Scheme,
+            "url_link" => JumpKind::UrlLink,
+            _ => {
+                return Err(AppError::invalid(
+                    "id",
+                    "只有 WeChat 生成的 scheme 与 URL Link 可以查询访问额度",
+                ));
+            }
+        };
+        upstream::visit_quota(&self.mini_program, app, kind, &link.link).await
     }
 
     /// A Short Link for `app`.

@@ -13,7 +13,8 @@
 //!   ones never expire and are always reused.
 
 use crate::domain::links::{
-    DAY_SECS, Expiry, JumpKind, JumpLink, MIN_EXPIRY_SECS, PlainScheme, SHORT_LINK_SECS, ShortLink,
+    DAY_SECS, Expiry, JumpKind, JumpLink, MIN_EXPIRY_SECS, NfcScheme, PlainScheme, SHORT_LINK_SECS,
+    ShortLink,
 };
 use crate::store::links::LinkTarget;
 
@@ -31,6 +32,8 @@ pub enum Spec {
     Short(ShortLink),
     /// Built here, never by WeChat; recorded like the others.
     Plain(PlainScheme),
+    /// Never expires.
+    Nfc(NfcScheme),
 }
 
 /// What a request accepts from the record.
@@ -78,6 +81,15 @@ impl LinkKey {
                 title: "",
                 permanent: true,
             },
+            Spec::Nfc(nfc) => LinkTarget {
+                app_id: &self.app_id,
+                kind: "nfc_scheme",
+                path: nfc.path.as_str(),
+                query: nfc.query.as_str(),
+                env_version: nfc.env_version.as_str(),
+                title: &nfc.device,
+                permanent: true,
+            },
             Spec::Short(short) => LinkTarget {
                 app_id: &self.app_id,
                 kind: "short_link",
@@ -99,7 +111,7 @@ impl LinkKey {
                 Expiry::InDays(days) => (now + days * DAY_SECS, days),
             },
             Spec::Short(short) if short.permanent => (0, 0),
-            Spec::Plain(_) => (0, 0),
+            Spec::Plain(_) | Spec::Nfc(_) => (0, 0),
             Spec::Short(_) => (now + SHORT_LINK_SECS, SHORT_LINK_SECS / DAY_SECS),
         }
     }

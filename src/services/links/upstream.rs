@@ -83,6 +83,14 @@ struct ShortLinkBody<'a> {
     is_permanent: bool,
 }
 
+#[derive(Serialize)]
+struct NfcBody<'a> {
+    jump_wxa: Jump<'a>,
+    model_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    sn: &'a str,
+}
+
 #[derive(Deserialize)]
 struct SchemeAnswer {
     openlink: String,
@@ -129,6 +137,20 @@ pub async fn generate(
             let answer: ShortLinkAnswer = post(mini_program, app, api::GEN_SHORTLINK, body).await?;
             non_empty(answer.link, "link")
         }
+        Spec::Nfc(nfc) => {
+            let body = &NfcBody {
+                jump_wxa: Jump {
+                    path: nfc.path.as_str(),
+                    query: nfc.query.as_str(),
+                    env_version: nfc.env_version.as_str(),
+                },
+                model_id: &nfc.model_id,
+                sn: &nfc.sn,
+            };
+            let answer: SchemeAnswer =
+                post(mini_program, app, api::GENERATE_NFC_SCHEME, body).await?;
+            non_empty(answer.openlink, "openlink")
+        }
         Spec::Plain(_) => Err(AppError::internal(
             "a plain-text scheme is built without WeChat",
         )),
@@ -168,4 +190,54 @@ fn non_empty(link: String, field: &str) -> Result<String, AppError> {
         return Err(WechatError::Decode(format!("empty `{field}` in the answer")).into());
     }
     Ok(link)
+}
+
+#[derive(Serialize)]
+struct VisitQuotaBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheme: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url_link: Option<&'a str>,
+    /// 1: today's remaining opens instead of the link's details.
+    query_type: u8,
+}
+
+#[derive(Deserialize)]
+struct VisitQuotaAnswer {
+    quota_info: QuotaInfo,
+}
+
+#[derive(Deserialize)]
+struct QuotaInfo {
+    remain_visit_quota: u64,
+}
+
+/// Today's remaining opens of `app`'s schemes and URL links, asked through one of them
+/// (`queryscheme` or `query_urllink` with `query_type = 1`).
+pub async fn visit_quota(
+    mini_program: &MiniProgramService,
+    app: &Target,
+    kind: JumpKind,
+    link: &str,
+) -> Result<u64, AppError> {
+    let (endpoint, body) = match kind {
+        JumpKind::Scheme => (
+            api::QUERY_SCHEME,
+            VisitQuotaBody {
+                scheme: Some(link),
+                url_link: None,
+                query_type: 1,
+            },
+        ),
+        JumpKind::UrlLink => (
+            api::QUERY_URLLINK,
+            VisitQuotaBody {
+                scheme: None,
+                url_link: Some(link),
+                query_type: 1,
+            },
+        ),
+    };
+    let answer: VisitQuotaAnswer = post(mini_program, app, endpoint, &body).await?;
+    Ok(answer.quota_info.remain_visit_quota)
 }

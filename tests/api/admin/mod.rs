@@ -7,6 +7,7 @@
 mod access;
 mod browser;
 mod codes;
+mod link_quota;
 mod lists;
 mod stats;
 

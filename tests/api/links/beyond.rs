@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{
-    SCHEME_API, SHORT_LINK_API, URL_LINK_API, assert_invalid, ok_data, post, upstream_calls,
+    SCHEME_API, SHORT_LINK_API, URL_LINK_API, assert_invalid, keys, ok_data, post, upstream_calls,
 };
 use crate::helpers::{TEST_APP_ID, TestApp};
 use crate::on_every_database;
@@ -22,20 +22,23 @@ on_every_database! {
     async fn a_plain_text_scheme_is_built_and_recorded_without_calling_wechat(app: &TestApp) {
         let body = json!({"plaintext": true, "path": "pages/item/item", "query": "id=7&from=sms", "env_version": "trial"});
         let first = ok_data(app, "/api/scheme_code", body.clone()).await;
+        assert_eq!(keys(&first), ["openlink", "plaintext"]);
         assert_eq!(first["plaintext"], true);
         assert_eq!(
             first["openlink"],
             format!("weixin://dl/business/?appid={TEST_APP_ID}&path=pages%2Fitem%2Fitem&query=id%3D7%26from%3Dsms&env_version=trial")
         );
-        assert_eq!(first["reused"], false);
         let again = ok_data(app, "/api/scheme_code", body).await;
-        assert_eq!((&again["id"], again["reused"].as_bool()), (&first["id"], Some(true)));
-        let stored: (String,) = app.context.db.query("SELECT kind FROM links WHERE id = $1")
-            .bind(first["id"].as_i64().unwrap())
+        assert_eq!(again, first);
+        let stored: (i64,) = app
+            .context
+            .db
+            .query("SELECT COUNT(*) FROM links WHERE kind = $1")
+            .bind("plain_scheme")
             .fetch_one(app.context.db.pool())
             .await
             .unwrap();
-        assert_eq!(stored.0, "plain_scheme");
+        assert_eq!(stored.0, 1, "recorded once, then reused");
         assert_eq!(upstream_calls(app, SCHEME_API).await, 0, "no WeChat call");
         // Its own rules: a page is required, the query is at most 512 characters.
         assert_invalid(app, "/api/scheme_code", json!({"plaintext": true}), "path").await;
@@ -87,5 +90,22 @@ on_every_database! {
         assert_eq!(status, 429, "{body}");
         ok_data(app, "/api/short_link", json!({"page_url": "pages/index/index?n=2"})).await;
         assert_eq!(upstream_calls(app, SHORT_LINK_API).await, 2);
+    }
+}
+
+on_every_database! {
+    async fn an_nfc_scheme_is_made_once_per_page_and_device_and_never_expires(app: &TestApp) {
+        let body = json!({"path": "pages/index/index", "query": "tag=1", "model_id": "m-100", "sn": "SN0001"});
+        let first = ok_data(app, "/api/nfc_scheme", body.clone()).await;
+        assert_eq!(keys(&first), ["id", "openlink"]);
+        assert!(first["openlink"].as_str().unwrap().starts_with("weixin://dl/business/?t="), "{first}");
+        assert_eq!(ok_data(app, "/api/nfc_scheme", body).await, first);
+        let other_device = json!({"path": "pages/index/index", "query": "tag=1", "model_id": "m-100", "sn": "SN0002"});
+        assert_ne!(ok_data(app, "/api/nfc_scheme", other_device).await["id"], first["id"]);
+        assert_eq!(upstream_calls(app, "wxa/generatenfcscheme").await, 2);
+        assert_invalid(app, "/api/nfc_scheme", json!({"path": "pages/index/index"}), "model_id").await;
+        assert_invalid(app, "/api/nfc_scheme", json!({"model_id": "a/b"}), "model_id").await;
+        assert_invalid(app, "/api/nfc_scheme", json!({"model_id": "m", "sn": "x y"}), "sn").await;
+        assert_eq!(upstream_calls(app, "wxa/generatenfcscheme").await, 2);
     }
 }
