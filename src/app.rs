@@ -116,6 +116,11 @@ impl Application {
             redis: deps.redis,
         };
         let server = serve(context.clone(), listener)?;
+        // An authorizer whose refresh token was lost gets it back from WeChat.
+        if context.open_platform.enabled() {
+            let open_platform = context.open_platform.clone();
+            tokio::spawn(async move { open_platform.recover_at_start().await });
+        }
         // Stored tokens are refreshed at their due time even without traffic.
         let background = tokio::spawn(async move { tokens.arm_from_store().await });
         Ok(Application {

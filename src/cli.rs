@@ -55,6 +55,14 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+    /// Open Platform: the authorizers' state; `--recover` first gives those without a
+    /// refresh token the one WeChat lists (api_get_authorizer_list).
+    Authorizers {
+        #[arg(long)]
+        recover: bool,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Make codes for a file of scenes ahead of time (resumable; see README).
     Pregen(crate::pregen::PregenArgs),
 }
@@ -65,7 +73,8 @@ pub fn run() -> ExitCode {
         Command::Serve { config, .. }
         | Command::Migrate { config }
         | Command::Sim { config, .. }
-        | Command::Token { config, .. } => config.as_deref(),
+        | Command::Token { config, .. }
+        | Command::Authorizers { config, .. } => config.as_deref(),
         Command::Pregen(args) => args.config.as_deref(),
     };
     let settings = match Settings::load(config) {
@@ -92,6 +101,7 @@ pub fn run() -> ExitCode {
             Command::Migrate { .. } => migrate(settings).await,
             Command::Sim { port, .. } => sim(settings, port).await,
             Command::Token { app, .. } => token_state(settings, app).await,
+            Command::Authorizers { recover, .. } => authorizers(settings, recover).await,
             Command::Pregen(args) => crate::pregen::run(settings, args).await,
         }
     });
@@ -168,6 +178,37 @@ fn print_sandbox_banner(product: &str, sim: &str, admin_token: Option<&str>) {
     if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
         tracing::warn!(error = %e, "could not print the sandbox banner");
     }
+}
+
+async fn authorizers(settings: Settings, recover: bool) -> CliResult {
+    let db = Db::connect(&settings.database).await?;
+    db.migrate().await?;
+    let deps = crate::services::ServiceDeps::build(settings, db).await?;
+    let open_platform = crate::services::open_platform::OpenPlatformService::new(&deps);
+    if !open_platform.enabled() {
+        return Err("open_platform is not configured (open_platform.component_app_id)".into());
+    }
+    if recover {
+        let r = open_platform.recover_refresh_tokens().await?;
+        println!(
+            "recover: {} without a refresh token, {} recovered ({}), {} not listed by WeChat ({}); {} page(s) of api_get_authorizer_list",
+            r.missing,
+            r.recovered.len(),
+            r.recovered.join(", "),
+            r.not_listed.len(),
+            r.not_listed.join(", "),
+            r.pages
+        );
+    }
+    let (list, total) = open_platform.list(1, 100).await?;
+    println!("authorizers: {total}");
+    for a in list {
+        println!(
+            "{} {} func_ids {:?} authorized_at {}",
+            a.app_id, a.status, a.func_ids, a.authorized_at
+        );
+    }
+    Ok(())
 }
 
 async fn token_state(settings: Settings, only: Option<String>) -> CliResult {

@@ -8,7 +8,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value, json};
 
 use super::authorizers::{self, PRE_AUTH_CODE_SECS};
-use super::call::{Call, CallResult, Reply, json_body, query, require_method, str_field};
+use super::call::{
+    Call, CallResult, Reply, int_field, json_body, query, require_method, str_field,
+};
 use super::errors::WxErr;
 use super::onetime::Refused;
 use super::push;
@@ -22,6 +24,7 @@ pub const PRE_AUTH: &str = "cgi-bin/component/api_create_preauthcode";
 pub const QUERY_AUTH: &str = "cgi-bin/component/api_query_auth";
 pub const AUTHORIZER_TOKEN: &str = "cgi-bin/component/api_authorizer_token";
 pub const AUTHORIZER_INFO: &str = "cgi-bin/component/api_get_authorizer_info";
+pub const AUTHORIZER_LIST: &str = "cgi-bin/component/api_get_authorizer_list";
 pub const START_PUSH: &str = "cgi-bin/component/api_start_push_ticket";
 pub const LOGIN_PAGE: &str = "cgi-bin/componentloginpage";
 
@@ -58,6 +61,46 @@ pub async fn authorizer_token(s: Data<SimState>, r: HttpRequest, b: Bytes) -> Ht
 }
 pub async fn authorizer_info(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {
     run(&s, AUTHORIZER_INFO, &r, &b, info).await
+}
+
+pub async fn authorizer_list(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {
+    run(&s, AUTHORIZER_LIST, &r, &b, list_authorizers).await
+}
+
+/// `api_get_authorizer_list`: the authorized accounts in appid order, `offset` and
+/// `count` (1..=500, else 40097), each with its current refresh token.
+fn list_authorizers(
+    state: &SimState,
+    call: &mut Call,
+    q: &HashMap<String, String>,
+    body: &Map<String, Value>,
+) -> CallResult {
+    component_caller(state, call, q, body)?;
+    let int = |name: &str| int_field(body, name).map_err(|()| WxErr::of(47001));
+    let offset = int("offset")?.unwrap_or(0);
+    let count = int("count")?.unwrap_or(0);
+    if offset < 0 || !(1..=500).contains(&count) {
+        return Err(WxErr::of(40097));
+    }
+    let component = lock(&state.component);
+    let mut authorized: Vec<_> = component
+        .authorizers
+        .values()
+        .filter(|a| a.authorized)
+        .collect();
+    authorized.sort_by(|a, b| a.app_id.cmp(&b.app_id));
+    let page: Vec<Value> = authorized
+        .iter()
+        .skip(offset as usize)
+        .take(count as usize)
+        .map(|a| json!({"authorizer_appid": a.app_id, "refresh_token": a.refresh_token, "auth_time": 0}))
+        .collect();
+    Ok(Reply::Json(json!({
+        "errcode": 0,
+        "errmsg": "ok",
+        "total_count": authorized.len(),
+        "list": page,
+    })))
 }
 
 pub async fn start_push_ticket(s: Data<SimState>, r: HttpRequest, b: Bytes) -> HttpResponse {

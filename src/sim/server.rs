@@ -77,6 +77,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::route().to(component::authorizer_info),
         )
         .route(
+            "/cgi-bin/component/api_get_authorizer_list",
+            web::route().to(component::authorizer_list),
+        )
+        .route(
             "/cgi-bin/component/api_start_push_ticket",
             web::route().to(component::start_push_ticket),
         )

@@ -108,6 +108,23 @@ pub async fn revoke(
     Ok(done.rows_affected() > 0)
 }
 
+/// Authorizers still authorized but without a refresh token (a restored database, a row
+/// written by hand): their tokens cannot be refreshed until it is recovered.
+pub async fn without_refresh_token(
+    db: &Db,
+    component_app_id: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = db
+        .query(
+            "SELECT app_id FROM authorizers \
+             WHERE component_app_id = $1 AND revoked = 0 AND refresh_token = '' ORDER BY app_id",
+        )
+        .bind(component_app_id)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.into_iter().map(|(app_id,)| app_id).collect())
+}
+
 /// Stores the refresh token WeChat returned with a new authorizer token.
 pub async fn update_refresh_token(
     db: &Db,

@@ -50,3 +50,7 @@ pub const AUTHORIZER_TOKEN: Api = api(
     "api_authorizer_token",
     "/cgi-bin/component/api_authorizer_token",
 );
+pub const AUTHORIZER_LIST: Api = api(
+    "api_get_authorizer_list",
+    "/cgi-bin/component/api_get_authorizer_list",
+);

@@ -156,3 +156,43 @@ pub async fn authorizer_token(
     let query = [("component_access_token", token)];
     client.post_json(api::AUTHORIZER_TOKEN, &query, &body).await
 }
+
+/// The most `api_get_authorizer_list` hands out per call.
+pub const AUTHORIZER_PAGE: u32 = 500;
+
+#[derive(Serialize)]
+struct AuthorizerListRequest<'a> {
+    component_appid: &'a str,
+    offset: u32,
+    count: u32,
+}
+
+/// One page of the accounts that authorized the component.
+#[derive(Deserialize)]
+pub struct AuthorizerList {
+    pub total_count: u32,
+    #[serde(default)]
+    pub list: Vec<ListedAuthorizer>,
+}
+
+/// No Debug: it holds a refresh token.
+#[derive(Deserialize)]
+pub struct ListedAuthorizer {
+    pub authorizer_appid: String,
+    pub refresh_token: String,
+}
+
+pub async fn authorizer_list(
+    client: &WechatClient,
+    component_app_id: &str,
+    token: &str,
+    offset: u32,
+) -> Result<AuthorizerList, WechatError> {
+    let body = AuthorizerListRequest {
+        component_appid: component_app_id,
+        offset,
+        count: AUTHORIZER_PAGE,
+    };
+    let query = [("component_access_token", token)];
+    client.post_json(api::AUTHORIZER_LIST, &query, &body).await
+}

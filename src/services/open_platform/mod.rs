@@ -7,6 +7,7 @@
 
 mod authorizers;
 mod push;
+mod recover;
 mod replay;
 mod tokens;
 
@@ -17,6 +18,7 @@ use secrecy::ExposeSecret;
 
 pub use authorizers::{AuthorizerView, PageKind};
 pub use push::PushParams;
+pub use recover::Recovery;
 
 use crate::error::{AppError, AppResult};
 use crate::services::ServiceDeps;

@@ -7,6 +7,7 @@ mod ahead;
 mod authorization;
 mod cluster;
 mod pushes;
+mod recover;
 
 use serde_json::{Value, json};
 use wxa_backend::config::Settings;
