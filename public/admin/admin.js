@@ -43,6 +43,24 @@
     if (msg) document.body.dataset.state = "error";
   }
 
+  // Schemes and URL links share one daily open cap per app: asked once per app shown,
+  // through any of its links (GET /admin/links/{id}/quota).
+  var QUOTA_KINDS = { scheme: true, url_link: true };
+  function visitQuotas(body, items) {
+    var byApp = {};
+    items.forEach(function (l) { if (QUOTA_KINDS[l.kind] && !byApp[l.app_id]) byApp[l.app_id] = l.id; });
+    return Promise.all(Object.keys(byApp).map(function (appId) {
+      return api("/admin/links/" + byApp[appId] + "/quota").then(
+        function (q) { return String(q.remain_visit_quota); },
+        function (err) { return "查询失败: " + err.message; }
+      ).then(function (text) {
+        Array.prototype.forEach.call(body.querySelectorAll("td.quota"), function (td) {
+          if (td.getAttribute("data-app") === appId) td.textContent = text;
+        });
+      });
+    }));
+  }
+
   function api(path, params) {
     var q = new URLSearchParams();
     Object.keys(params || {}).forEach(function (k) { if (params[k] !== "" && params[k] != null) q.set(k, params[k]); });
@@ -147,11 +165,13 @@
             el("td", { text: (l.path || "(首页)") + (l.query ? "?" + l.query : "") }),
             el("td", { text: l.expires_at ? time(l.expires_at) : "永久" }),
             el("td", {}, [el("span", { class: "badge " + (l.valid ? "ok" : "off"), text: l.valid ? "有效" : "已过期" })]),
-            el("td", { text: time(l.created_at) })
+            el("td", { text: time(l.created_at) }),
+            el("td", { class: "quota", "data-app": QUOTA_KINDS[l.kind] ? l.app_id : "", text: "—" })
           ]));
         });
-        if (!data.items.length) body.appendChild(el("tr", {}, [el("td", { colspan: "7", class: "empty", text: "暂无链接" })]));
+        if (!data.items.length) body.appendChild(el("tr", {}, [el("td", { colspan: "8", class: "empty", text: "暂无链接" })]));
         pager("links", data);
+        return visitQuotas(body, data.items);
       });
     },
     users: function () {

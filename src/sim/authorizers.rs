@@ -55,6 +55,7 @@ pub fn authorize(state: &SimState, req: &Authorize) -> AuthCode {
                 app_id: req.app_id.clone(),
                 secret: None,
                 pages: normalize_pages(req.pages.as_deref().unwrap_or_default()),
+                plain_pages: Vec::new(),
             },
         };
         apps.insert(req.app_id.clone(), Arc::new(app));

@@ -192,6 +192,7 @@ mod tests {
             app_id: "wx1".into(),
             secret: None,
             pages: vec!["pages/index/index".into(), "pages/item/item".into()],
+            plain_pages: Vec::new(),
         }
     }
 

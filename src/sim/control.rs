@@ -113,6 +113,7 @@ fn app_json(app: &AppInfo) -> Value {
         "name": app.name,
         "app_id": app.app_id,
         "pages": app.pages,
+        "plain_pages": app.plain_pages,
         "authorizer": app.secret.is_none(),
     })
 }
@@ -132,6 +133,8 @@ struct NewApp {
     secret: String,
     #[serde(default)]
     pages: Vec<String>,
+    #[serde(default)]
+    plain_pages: Vec<String>,
 }
 
 async fn put_app(state: Data<SimState>, raw: Bytes) -> Answer {
@@ -144,6 +147,7 @@ async fn put_app(state: Data<SimState>, raw: Bytes) -> Answer {
         app_id: new.app_id,
         secret: Some(new.secret),
         pages: normalize_pages(&new.pages),
+        plain_pages: normalize_pages(&new.plain_pages),
     };
     let answer = app_json(&app);
     state.put_app(app);

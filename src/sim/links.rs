@@ -193,12 +193,16 @@ fn lookup(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Kind
                 .strip_prefix(SCHEME_PREFIX)
                 .ok_or_else(|| WxErr::of(40097))?;
             let mut ticket = None;
+            let mut plain = false;
             for (k, v) in url::form_urlencoded::parse(params.as_bytes()) {
                 match k.as_ref() {
                     "t" => ticket = Some(v.into_owned()),
-                    "appid" => return Err(WxErr::of(85405)),
+                    "appid" => plain = true,
                     _ => {}
                 }
+            }
+            if plain {
+                return plain_info(state, app, params, body);
             }
             ticket.ok_or_else(|| WxErr::of(40097))?
         }
@@ -231,6 +235,48 @@ fn lookup(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Kind
         reply["quota_info"] = json!({"remain_visit_quota": remain});
     }
     Ok(Reply::Json(reply))
+}
+
+/// `queryscheme` of a plain-text scheme: its own fields; 85405 unless it names this app
+/// and a page enabled for plain-text schemes (`plain_pages`).
+fn plain_info(
+    state: &SimState,
+    app: &AppInfo,
+    params: &str,
+    body: &Map<String, Value>,
+) -> CallResult {
+    let mut fields: HashMap<String, String> = url::form_urlencoded::parse(params.as_bytes())
+        .into_owned()
+        .collect();
+    let mut field = |name: &str| fields.remove(name).unwrap_or_default();
+    let (appid, path, q) = (field("appid"), field("path"), field("query"));
+    let env_version = match field("env_version").as_str() {
+        "" => "release".to_owned(),
+        other => other.to_owned(),
+    };
+    if appid != app.app_id || !app.plain_pages.contains(&path) {
+        return Err(WxErr::of(85405));
+    }
+    let remain = json!({"remain_visit_quota": remaining_visits(state, &app.app_id)});
+    let query_type = int_field(body, "query_type").map_err(|()| WxErr::of(40097))?;
+    if query_type.unwrap_or(0) == 1 {
+        return Ok(Reply::Json(
+            json!({"errcode": 0, "errmsg": "ok", "quota_info": remain}),
+        ));
+    }
+    Ok(Reply::Json(json!({
+        "errcode": 0,
+        "errmsg": "ok",
+        "scheme_info": {
+            "appid": appid,
+            "path": path,
+            "query": q,
+            "create_time": 0,
+            "expire_time": 0,
+            "env_version": env_version,
+        },
+        "quota_info": remain,
+    })))
 }
 
 fn shortlink(state: &SimState, app: &AppInfo, body: &Map<String, Value>) -> CallResult {

@@ -27,6 +27,9 @@ pub struct AppInfo {
     pub app_id: String,
     pub secret: Option<String>,
     pub pages: Vec<String>,
+    /// Pages that may be opened by a plain-text scheme (the MP admin's "明文Scheme拉起此
+    /// 小程序"); `queryscheme` answers 85405 for the others.
+    pub plain_pages: Vec<String>,
 }
 
 impl AppInfo {
@@ -36,6 +39,7 @@ impl AppInfo {
             app_id: app.app_id.clone(),
             secret: Some(app.secret.clone()),
             pages: normalize_pages(&app.pages),
+            plain_pages: Vec::new(),
         }
     }
 

@@ -162,3 +162,63 @@ async fn a_short_link_names_the_app_and_permanent_ones_are_capped_with_85400() {
     assert_errcode(&call(&sim, &token, "genwxashortlink", bad).await, 40066);
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn a_plain_scheme_is_queried_back_once_its_page_is_enabled_and_opens_are_counted() {
+    let sim = spawn().await;
+    sim.control(
+        reqwest::Method::POST,
+        "/apps",
+        json!({"app_id": APP_ID, "secret": crate::helpers::SECRET, "pages": crate::helpers::PAGES, "plain_pages": ["pages/item/item"]}),
+    )
+    .await;
+    let token = sim.classic_token().await;
+    let scheme = format!(
+        "weixin://dl/business/?appid={APP_ID}&path=pages%2Fitem%2Fitem&query=id%3D7&env_version=trial"
+    );
+    let info = call(&sim, &token, "queryscheme", json!({"scheme": scheme})).await;
+    assert_eq!(info["errcode"], 0, "{info}");
+    assert_eq!(
+        (
+            &info["scheme_info"]["path"],
+            &info["scheme_info"]["query"],
+            &info["scheme_info"]["env_version"]
+        ),
+        (&json!("pages/item/item"), &json!("id=7"), &json!("trial"))
+    );
+    // A published page not enabled for plain schemes, or another app's appid: 85405.
+    let other_page = format!("weixin://dl/business/?appid={APP_ID}&path=pages%2Findex%2Findex");
+    assert_errcode(
+        &call(&sim, &token, "queryscheme", json!({"scheme": other_page})).await,
+        85405,
+    );
+    let other_app = format!("weixin://dl/business/?appid={OTHER_APP_ID}&path=pages%2Fitem%2Fitem");
+    assert_errcode(
+        &call(&sim, &token, "queryscheme", json!({"scheme": other_app})).await,
+        85405,
+    );
+
+    // Opens of an encrypted scheme count against the app's day.
+    let made = call(&sim, &token, "generatescheme", json!({})).await;
+    let openlink = made["openlink"].as_str().unwrap();
+    let opened = sim
+        .control(
+            reqwest::Method::POST,
+            "/links/open",
+            json!({"link": openlink}),
+        )
+        .await;
+    assert_eq!(opened["remain_visit_quota"], 2_999_999, "{opened}");
+    let quota = call(
+        &sim,
+        &token,
+        "queryscheme",
+        json!({"scheme": openlink, "query_type": 1}),
+    )
+    .await;
+    assert_eq!(
+        quota["quota_info"]["remain_visit_quota"], 2_999_999,
+        "{quota}"
+    );
+    sim.stop().await;
+}

@@ -68,4 +68,25 @@ on_every_database! {
         }
         admin.stop().await;
     }
+
+    async fn the_links_tab_shows_todays_remaining_opens_of_each_app(app: &TestApp) {
+        let Some(browser) = chromium::find(module_path!()) else {
+            return;
+        };
+        let admin = Admin::start(app).await;
+        let scheme = crate::links::ok_data(app, "/api/scheme_code", serde_json::json!({"path": "pages/index/index"})).await;
+        crate::links::ok_data(app, "/api/url_link", serde_json::json!({"path": "pages/index/index"})).await;
+        for _ in 0..2 {
+            app.sim_post("/__sim/links/open", serde_json::json!({"link": scheme["openlink"]})).await;
+        }
+        let page = admin.url(&format!("/admin/#token={ADMIN_TOKEN}&tab=links"));
+        let dom = chromium::run(&browser, &page, &["--dump-dom"]).await;
+        assert!(dom.contains("data-state=\"ready\""), "{dom}");
+        assert_eq!(dom.matches(">2999998</td>").count(), 2, "both links of the app show it: {dom}");
+        let counters = app.sim_counters().await;
+        let asked = counters["calls"]["wxa/queryscheme"][crate::helpers::TEST_APP_ID].as_u64().unwrap_or(0)
+            + counters["calls"]["wxa/query_urllink"][crate::helpers::TEST_APP_ID].as_u64().unwrap_or(0);
+        assert_eq!(asked, 1, "one query per app shown");
+        admin.stop().await;
+    }
 }
