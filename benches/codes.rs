@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use wxa_backend::config::Settings;
-use wxa_backend::controllers::app_param::Target;
 use wxa_backend::domain::codes::{CodeSpec, RawCode};
+use wxa_backend::domain::target::Target;
 use wxa_backend::services::admission::Admit;
 use wxa_backend::services::codes::Wait;
 use wxa_backend::sim::Simulator;

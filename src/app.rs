@@ -27,6 +27,9 @@ use crate::store::redis::RedisStore;
 use crate::store::{Db, StoreError};
 use crate::{controllers, middleware, openapi};
 
+/// How often ended login sessions are deleted.
+const SESSION_PURGE_EVERY: Duration = Duration::from_secs(600);
+
 /// Everything a handler may need, registered once as `web::Data`.
 #[derive(Clone)]
 pub struct AppContext {
@@ -43,6 +46,8 @@ pub struct AppContext {
     /// Who may make WeChat do new work.
     pub gate: Arc<Gate>,
     pub gateway: Arc<GatewayService>,
+    /// The admin list's code totals, shared by every worker.
+    pub admin_totals: controllers::admin::TotalCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,8 +119,18 @@ impl Application {
             metrics: deps.metrics,
             mini_program: deps.mini_program,
             redis: deps.redis,
+            admin_totals: controllers::admin::TotalCache::new(),
         };
         let server = serve(context.clone(), listener)?;
+        // Ended login sessions go at start and then every 10 minutes.
+        let users = context.users.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(SESSION_PURGE_EVERY);
+            loop {
+                every.tick().await;
+                users.purge_expired_sessions().await;
+            }
+        });
         // An authorizer whose refresh token was lost gets it back from WeChat.
         if context.open_platform.enabled() {
             let open_platform = context.open_platform.clone();
@@ -203,7 +218,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, context: &AppContext) {
         .configure(controllers::links::configure)
         .configure(controllers::users::configure)
         .configure(controllers::open_platform::configure)
-        .configure(controllers::admin::configure)
+        .configure(|cfg| controllers::admin::configure(cfg, &context.admin_totals))
         .configure(|cfg| controllers::gateway::configure(cfg, &context.gateway))
         .configure(openapi::configure)
         // Hidden entries (`.tmp/` with half-written images, dotfiles) are never served.

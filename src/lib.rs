@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pregen;
+pub mod redact;
 pub mod sandbox;
 pub mod services;
 pub mod sim;

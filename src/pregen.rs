@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;
-use crate::controllers::app_param::Target;
 use crate::domain::codes::{CodeSpec, RawCode, parse_page};
+use crate::domain::target::Target;
 use crate::error::AppError;
 use crate::services::ServiceDeps;
 use crate::services::admission::Admit;

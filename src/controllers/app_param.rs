@@ -2,37 +2,9 @@
 //! `appid=<authorizer appid>` for an Open Platform authorizer. Both at once is a 400.
 
 use crate::app::AppContext;
+pub use crate::domain::target::{Target, TokenSource};
 use crate::error::{AppError, AppResult};
 use crate::input::Input;
-
-/// Whose access token a call uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenSource {
-    /// A configured mini program (`app=`): the token manager's token.
-    App,
-    /// An Open Platform authorizer (`appid=`): its authorizer token.
-    Authorizer,
-}
-
-/// The mini program a request acts for: its name (the config name; the appid for an
-/// authorizer), its WeChat appid (records are kept under it), and its token source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub name: String,
-    pub app_id: String,
-    pub source: TokenSource,
-}
-
-impl Target {
-    /// A configured mini program.
-    pub fn configured(name: impl Into<String>, app_id: impl Into<String>) -> Target {
-        Target {
-            name: name.into(),
-            app_id: app_id.into(),
-            source: TokenSource::App,
-        }
-    }
-}
 
 /// Who the request acts for, decided here, before any side effect: an `appid=` that is
 /// not a current authorizer is a 400 before it can reach a token slot, a pacer or the
@@ -51,11 +23,7 @@ pub async fn target(input: &Input, ctx: &AppContext) -> AppResult<Target> {
             return Err(AppError::invalid("appid", "必须是 wx 开头的 18 位 appid"));
         }
         ctx.open_platform.check_authorized(&appid).await?;
-        return Ok(Target {
-            name: appid.clone(),
-            app_id: appid,
-            source: TokenSource::Authorizer,
-        });
+        return Ok(Target::authorizer(appid));
     }
     configured(input, ctx)
 }
@@ -89,11 +57,7 @@ pub async fn for_app_id(app_id: &str, ctx: &AppContext) -> AppResult<Option<Targ
         return Ok(None);
     }
     match ctx.open_platform.check_authorized(app_id).await {
-        Ok(()) => Ok(Some(Target {
-            name: app_id.to_owned(),
-            app_id: app_id.to_owned(),
-            source: TokenSource::Authorizer,
-        })),
+        Ok(()) => Ok(Some(Target::authorizer(app_id))),
         Err(AppError::Invalid { .. }) => Ok(None),
         Err(e) => Err(e),
     }

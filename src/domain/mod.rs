@@ -2,4 +2,5 @@
 //! see a bad one ("parse, don't validate").
 pub mod codes;
 pub mod links;
+pub mod target;
 pub mod users;

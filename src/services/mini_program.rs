@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::sync::{Arc, OnceLock, Weak};
 
-use crate::controllers::app_param::{Target, TokenSource};
+use crate::domain::target::{Target, TokenSource};
 use crate::error::AppError;
 use crate::services::open_platform::OpenPlatformService;
 use crate::services::token::{self, AccessToken, TokenManager};

@@ -1,14 +1,26 @@
 //! The `access_tokens` table: the current token of each app and kind, so a restart (or
 //! another instance) reuses it instead of asking WeChat again.
 
+use crate::redact::Redacted;
 use crate::store::Db;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredToken {
     pub token: String,
     pub expires_at: i64,
     pub refreshed_at: i64,
     pub refresh_count: i64,
+}
+
+impl std::fmt::Debug for StoredToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredToken")
+            .field("token", &Redacted(&self.token))
+            .field("expires_at", &self.expires_at)
+            .field("refreshed_at", &self.refreshed_at)
+            .field("refresh_count", &self.refresh_count)
+            .finish()
+    }
 }
 
 pub async fn load(db: &Db, app_id: &str, kind: &str) -> Result<Option<StoredToken>, sqlx::Error> {

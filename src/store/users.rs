@@ -63,6 +63,17 @@ pub async fn upsert(
     })
 }
 
+/// Drops every session that has ended (the periodic purge; their phone attempts go with
+/// them). The number dropped.
+pub async fn purge_expired_sessions(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let done = db
+        .query("DELETE FROM user_sessions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Drops the user's sessions that have ended, so the table does not grow without bound.
 pub async fn delete_expired_sessions(
     db: &Db,

@@ -2,17 +2,32 @@
 //! codes, and the exchanges that give authorizer tokens. Every call but the first takes
 //! the component_access_token as `component_access_token`.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::api;
 use super::client::WechatClient;
 use super::error::WechatError;
+use crate::redact::Redacted;
 
 /// The component_access_token and its lifetime in seconds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct ComponentToken {
     pub component_access_token: String,
     pub expires_in: i64,
+}
+
+impl fmt::Debug for ComponentToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ComponentToken")
+            .field(
+                "component_access_token",
+                &Redacted(&self.component_access_token),
+            )
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,7 +38,7 @@ pub struct PreAuthCode {
 
 /// `api_query_auth`'s `authorization_info`. The tokens are absent when the authorizer
 /// granted no API permission.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct AuthorizationInfo {
     pub authorizer_appid: String,
     #[serde(default)]
@@ -34,6 +49,40 @@ pub struct AuthorizationInfo {
     pub authorizer_refresh_token: String,
     #[serde(default)]
     pub func_info: Vec<FuncInfo>,
+}
+
+impl fmt::Debug for AuthorizationInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationInfo")
+            .field("authorizer_appid", &self.authorizer_appid)
+            .field(
+                "authorizer_access_token",
+                &Redacted(&self.authorizer_access_token),
+            )
+            .field("expires_in", &self.expires_in)
+            .field(
+                "authorizer_refresh_token",
+                &Redacted(&self.authorizer_refresh_token),
+            )
+            .field("func_info", &self.func_info)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AuthorizerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizerToken")
+            .field(
+                "authorizer_access_token",
+                &Redacted(&self.authorizer_access_token),
+            )
+            .field("expires_in", &self.expires_in)
+            .field(
+                "authorizer_refresh_token",
+                &Redacted(&self.authorizer_refresh_token),
+            )
+            .finish()
+    }
 }
 
 impl AuthorizationInfo {
@@ -61,7 +110,7 @@ struct QueryAuth {
     authorization_info: AuthorizationInfo,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct AuthorizerToken {
     pub authorizer_access_token: String,
     pub expires_in: i64,

@@ -25,7 +25,9 @@ const MAX_PAGE_CHARS: usize = 1024;
 /// and their filtered columns never change, so a later total is that count plus the
 /// matches added since (read by id range): paging through a list counts in full once.
 /// Entries live 10 minutes: on PostgreSQL a transaction may commit an id below one already
-/// counted, which only a full count sees.
+/// counted, which only a full count sees. One per process (clones share the cache), held in
+/// `AppContext` so every worker sees the same totals.
+#[derive(Clone)]
 pub struct TotalCache(Cache<CodeFilter, (i64, i64)>);
 
 impl TotalCache {

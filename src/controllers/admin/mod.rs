@@ -44,7 +44,9 @@ pub const MAX_PER_PAGE: i64 = 100;
 /// Deeper than any real list; keeps `(page - 1) * per_page` far from overflow.
 const MAX_PAGE: i64 = 10_000_000;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub use codes::TotalCache;
+
+pub fn configure(cfg: &mut web::ServiceConfig, totals: &TotalCache) {
     cfg.service(web::resource("/admin").to(to_page))
         .service(web::resource(["/admin/", "/admin/index.html"]).to(page))
         .service(web::resource("/admin/admin.css").to(asset))
@@ -52,7 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/admin")
                 .wrap(from_fn(require_admin))
-                .app_data(web::Data::new(codes::TotalCache::new()))
+                .app_data(web::Data::new(totals.clone()))
                 .configure(codes::configure)
                 .configure(links::configure)
                 .configure(users::configure)

@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use super::claim::Claim;
 use super::{CodeService, StoredCode, Wait, images, wire};
-use crate::controllers::app_param::Target;
 use crate::domain::codes::{CodeKind, CodeSpec};
+use crate::domain::target::Target;
 use crate::error::{AppError, AppResult};
 use crate::services::token::now_unix;
 use crate::store::codes::{self as store, CodeRow, NewCode};

@@ -20,8 +20,8 @@ use bytes::Bytes;
 use moka::future::Cache;
 use prometheus_client::metrics::counter::Counter;
 
-use crate::controllers::app_param::Target;
 use crate::domain::codes::{CodeKind, CodeSpec};
+use crate::domain::target::Target;
 use crate::error::{AppError, AppResult};
 use crate::metrics::CacheLabels;
 use crate::services::ServiceDeps;

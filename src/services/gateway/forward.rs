@@ -12,7 +12,7 @@ use reqwest::header::HeaderValue;
 use super::faults::{self, refusal};
 use super::stats::{CallLabel, UNKNOWN_CLIENT};
 use super::{GatewayService, stand_in};
-use crate::controllers::app_param::{Target, TokenSource};
+use crate::domain::target::{Target, TokenSource};
 use crate::error::{AppError, WechatFault};
 use crate::services::codes::{QUOTA_EXHAUSTED, Wait};
 use crate::services::token::now_unix;

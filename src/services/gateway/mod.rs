@@ -23,7 +23,7 @@ pub use forward::{Call, Outgoing};
 pub use stats::{GatewayCalls, UNKNOWN_CLIENT};
 
 use crate::config::Settings;
-use crate::controllers::app_param::{Target, TokenSource};
+use crate::domain::target::{Target, TokenSource};
 use crate::error::WechatFault;
 use crate::services::ServiceDeps;
 use crate::services::codes::CodeService;

@@ -8,7 +8,7 @@ use super::faults::{self, refusal, with_msg};
 use super::forward::Query;
 use super::stats::{CallLabel, UNKNOWN_CLIENT};
 use super::{GatewayService, JSCODE2SESSION_API};
-use crate::controllers::app_param::{Target, TokenSource};
+use crate::domain::target::{Target, TokenSource};
 use crate::error::{AppError, AppResult, WechatFault};
 use crate::wechat::WechatError;
 use crate::wechat::forward::{ForwardRequest, Forwarded};

@@ -23,8 +23,8 @@ use prometheus_client::metrics::counter::Counter;
 use counts::Bucket;
 use reuse::{LinkKey, Spec};
 
-use crate::controllers::app_param::Target;
 use crate::domain::links::{JumpKind, JumpLink, NfcScheme, PlainScheme, ShortLink};
+use crate::domain::target::Target;
 use crate::error::AppError;
 use crate::metrics::CacheLabels;
 use crate::services::ServiceDeps;

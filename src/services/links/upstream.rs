@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::reuse::{LinkKey, Spec};
-use crate::controllers::app_param::Target;
 use crate::domain::links::{Expiry, JumpKind, JumpLink, ShortLink};
+use crate::domain::target::Target;
 use crate::error::AppError;
 use crate::services::mini_program::MiniProgramService;
 use crate::wechat::{WechatError, api};

@@ -76,7 +76,11 @@ impl OpenPlatformService {
         let c = self.configured()?;
         let db = &self.deps.db;
         let code_hash = hash_code(auth_code);
-        let _one_at_a_time = self.exchanges.lock().await;
+        let lock = self
+            .exchanges
+            .get_with(code_hash.clone(), async { Arc::default() })
+            .await;
+        let _one_at_a_time = lock.lock().await;
         if let Some(done) = store::find_by_auth_code(db, &c.app_id, &code_hash).await? {
             return Ok(done.into());
         }

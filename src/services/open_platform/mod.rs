@@ -44,9 +44,10 @@ pub struct OpenPlatformService {
     component: Option<Configured>,
     /// One cell per authorizer, made only once the appid is known to be authorized.
     authorizer_tokens: TokenCells,
-    /// Auth-code exchanges run one at a time: a push and the callback carry the same
-    /// single-use code, and the second must find what the first stored.
-    exchanges: tokio::sync::Mutex<()>,
+    /// One lock per auth code: a push and the callback carrying the same code exchange it
+    /// once, while other merchants' codes (and junk codes sent to the unauthenticated
+    /// callback) never queue behind it. Bounded, and dropped after a minute unused.
+    exchanges: moka::future::Cache<String, Arc<tokio::sync::Mutex<()>>>,
     seen_pushes: SeenPushes,
     /// Authorizers found current lately (`check_authorized`).
     authorized: moka::future::Cache<String, ()>,
@@ -113,7 +114,10 @@ impl OpenPlatformService {
                 ),
                 deps: deps.clone(),
                 component,
-                exchanges: tokio::sync::Mutex::new(()),
+                exchanges: moka::future::Cache::builder()
+                    .max_capacity(10_000)
+                    .time_to_idle(std::time::Duration::from_secs(60))
+                    .build(),
                 seen_pushes: SeenPushes::new(deps.redis.clone()),
                 authorized: moka::future::Cache::builder()
                     .max_capacity(10_000)

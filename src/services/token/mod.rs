@@ -25,6 +25,7 @@ mod source;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::redact::Redacted;
 pub use cell::{Flight, Hub, TokenCell};
 pub use cells::TokenCells;
 pub use manager::TokenManager;
@@ -33,11 +34,20 @@ pub use schedule::BACKGROUND_SPACING;
 pub use shared::SharedTokens;
 pub use source::{Credentials, FreshToken, Remote, TokenSource};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AccessToken {
     pub value: Arc<str>,
     /// Unix seconds.
     pub expires_at: i64,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("value", &Redacted(&self.value))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl AccessToken {
@@ -52,8 +62,4 @@ pub fn now_unix() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Masks a token for display: the first 8 characters only.
-pub fn mask_token(token: &str) -> String {
-    let head: String = token.chars().take(8).collect();
-    format!("{head}…({} chars)", token.chars().count())
-}
+pub use crate::redact::mask as mask_token;

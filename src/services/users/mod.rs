@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::config::Settings;
-use crate::controllers::app_param::Target;
+use crate::domain::target::Target;
 use crate::domain::users::{OneTimeCode, Phone, PhoneInfo, PhoneProof, mask_openid};
 use crate::error::{AppError, AppResult};
 use crate::services::ServiceDeps;
@@ -144,6 +144,16 @@ impl UserService {
             user_id: user.id,
             has_phone: user.has_phone,
         })
+    }
+
+    /// Drops every ended session. A user who never logs in again would otherwise keep
+    /// theirs (with its session_key) for ever. Any instance may run it: it is idempotent.
+    pub async fn purge_expired_sessions(&self) {
+        match store::purge_expired_sessions(&self.db, now_unix()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired login sessions purged"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
+        }
     }
 
     /// The session behind a bearer token; missing, unknown or expired is 401.

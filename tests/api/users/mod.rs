@@ -4,6 +4,7 @@ mod encrypted;
 mod login;
 pub mod logs;
 mod phone;
+mod purge;
 
 use serde_json::{Value, json};
 use sqlx::Row;
