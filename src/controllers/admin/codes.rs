@@ -30,6 +30,12 @@ const MAX_PAGE_CHARS: usize = 1024;
 #[derive(Clone)]
 pub struct TotalCache(Cache<CodeFilter, (i64, i64)>);
 
+impl Default for TotalCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TotalCache {
     pub fn new() -> Self {
         TotalCache(
