@@ -50,7 +50,7 @@ pub struct ServerSettings {
     pub trusted_proxies: TrustedProxies,
 }
 
-/// What an anonymous caller may cost (SPEC section 13).
+/// What an anonymous caller may cost (README "What an anonymous caller cannot do").
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSettings {

@@ -1,4 +1,5 @@
-//! `/wx/`: the WeChat API gateway (SPEC section 10; logic in `services::gateway`).
+//! `/wx/`: the WeChat API gateway (README "The WeChat API gateway"; logic in
+//! `services::gateway`).
 //!
 //! The callers are WeChat SDKs, so every answer has WeChat's shape: HTTP 200 JSON with
 //! `errcode`/`errmsg` for a refusal, WeChat's own answer (status, Content-Type, bytes)

@@ -1,4 +1,4 @@
-//! `/api/scheme_code`, `/api/url_link`, `/api/short_link` (issue 6): links that open the
+//! `/api/scheme_code`, `/api/url_link`, `/api/short_link`: links that open the
 //! mini program from outside it (SMS, email, web pages). Each takes its input from the
 //! query string, a JSON body or a form, on GET or POST.
 

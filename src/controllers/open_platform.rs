@@ -1,4 +1,4 @@
-//! `/open`: Open Platform pushes, authorization and callback (issue 9); and
+//! `/open`: Open Platform pushes, authorization and callback; and
 //! `/admin/authorizers`. With `open_platform.app_id` empty every `/open` route is a 404.
 
 use actix_web::http::header::{CONTENT_TYPE, LOCATION};
@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::input::Input;
 use crate::services::open_platform::{AuthorizerView, PageKind, PushParams};
 
-/// `auth_type` values WeChat's authorization page accepts (WECHAT_API.md 8.5).
+/// `auth_type` values WeChat's authorization page accepts (docs/wechat.md#open-platform).
 const AUTH_TYPES: [i64; 7] = [1, 2, 3, 4, 5, 6, 8];
 /// Mini programs only: what this product serves.
 const DEFAULT_AUTH_TYPE: i64 = 2;

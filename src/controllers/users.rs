@@ -1,4 +1,4 @@
-//! `/api/login`, `/api/bind_phone` (issue 7).
+//! `/api/login`, `/api/bind_phone`.
 
 use std::borrow::Cow;
 

@@ -1,4 +1,4 @@
-//! Code parameters checked against WeChat's own limits (WECHAT_API.md section 4) and
+//! Code parameters checked against WeChat's own limits (docs/wechat.md#codes) and
 //! normalized, so that equal requests hash equal and services never see a bad value.
 
 use std::borrow::Cow;

@@ -1,4 +1,4 @@
-//! Login and phone values: codes, phone numbers and their masking (issue 7).
+//! Login and phone values: codes, phone numbers and their masking.
 
 use std::fmt;
 

@@ -1,7 +1,8 @@
-//! The body deadline (`limits.body_timeout_secs`, SPEC section 13): a client that opens a
-//! request and trickles its body would otherwise hold a connection and its buffer for as
-//! long as it likes. The payload stream fails once the deadline passes; whatever the
-//! handler made of that, the answer is a 408 envelope and the connection is closed.
+//! The body deadline (`limits.body_timeout_secs`, README "What an anonymous caller cannot
+//! do"): a client that opens a request and trickles its body would otherwise hold a
+//! connection and its buffer for as long as it likes. The payload stream fails once the
+//! deadline passes; whatever the handler made of that, the answer is a 408 envelope and the
+//! connection is closed.
 
 use std::cell::Cell;
 use std::future::Future;

@@ -1,8 +1,8 @@
-//! Headers for the pages a person opens (SPEC section 13): a Content-Security-Policy that
-//! allows only our own scripts and styles, `nosniff`, and no Referer (the admin token
-//! travels in the URL fragment; links out of our pages should say nothing). The admin page
-//! may not be framed (clickjacking). Images are sent with `nosniff` too, so a file is
-//! never run as anything but an image.
+//! Headers for the pages a person opens (README "What an anonymous caller cannot do"): a
+//! Content-Security-Policy that allows only our own scripts and styles, `nosniff`, and no
+//! Referer (the admin token travels in the URL fragment; links out of our pages should say
+//! nothing). The admin page may not be framed (clickjacking). Images are sent with
+//! `nosniff` too, so a file is never run as anything but an image.
 
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;

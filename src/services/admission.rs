@@ -1,5 +1,6 @@
-//! Who may make WeChat do new work (SPEC section 13). Answers from records never come
-//! here: the services ask only when a request would reach WeChat, so repeats are free.
+//! Who may make WeChat do new work (README "What an anonymous caller cannot do"). Answers
+//! from records never come here: the services ask only when a request would reach WeChat,
+//! so repeats are free.
 //!
 //! - `limited`/`qrcode` codes spend a lifetime quota: they need a bearer (a login session
 //!   or an internal key) unless `codes.public_limited`.

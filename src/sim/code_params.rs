@@ -1,4 +1,4 @@
-//! The three code APIs' bodies, checked with WeChat's rules (WECHAT_API.md section 4.2) and
+//! The three code APIs' bodies, checked with WeChat's rules (docs/wechat.md#codes) and
 //! turned into what gets drawn. The QR text format is documented in docs/simulator.md.
 
 use serde_json::{Map, Value};

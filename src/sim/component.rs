@@ -1,4 +1,4 @@
-//! Open Platform component APIs (WECHAT_API.md section 8) and the authorization page.
+//! Open Platform component APIs (docs/wechat.md#open-platform) and the authorization page.
 
 use std::collections::HashMap;
 

@@ -54,7 +54,7 @@ pub fn rid(now: i64) -> String {
     )
 }
 
-/// errmsg texts as seen on the wire (WECHAT_API.md), English where WeChat sends English.
+/// errmsg texts as seen on the wire (docs/wechat.md), English where WeChat sends English.
 fn default_msg(code: i64) -> &'static str {
     match code {
         -1 => "system error",

@@ -1,4 +1,4 @@
-//! URL Scheme, URL Link and Short Link (WECHAT_API.md section 5): `wxa/generatescheme`,
+//! URL Scheme, URL Link and Short Link (docs/wechat.md#links): `wxa/generatescheme`,
 //! `wxa/queryscheme`, `wxa/generate_urllink`, `wxa/query_urllink`, `wxa/genwxashortlink`.
 
 use std::collections::HashMap;

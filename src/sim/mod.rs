@@ -1,4 +1,4 @@
-//! Offline WeChat simulator (SPEC.md section 7; docs/simulator.md).
+//! Offline WeChat simulator (docs/simulator.md).
 //!
 //! Serves, on loopback, the WeChat APIs the product calls, with their real rules, and a
 //! control API under `/__sim/`. Start it in-process with [`Simulator::start`].

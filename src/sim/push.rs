@@ -1,4 +1,5 @@
-//! Encrypted Open Platform pushes to an authorization event URL (WECHAT_API.md 8.2, 9).
+//! Encrypted Open Platform pushes to an authorization event URL
+//! (docs/wechat.md#open-platform, #crypto).
 
 use rand::Rng;
 use serde::Deserialize;

@@ -1,8 +1,8 @@
 //! Renders simulator code images: a standard QR code as JPEG, or PNG with transparency.
 //!
-//! WeChat returns `image/jpeg`, and PNG when `is_hyaline` is set (WECHAT_API.md
-//! section 4.3). The simulator draws a plain QR code instead of a round
-//! mini-program code, so that tests can decode it back.
+//! WeChat returns `image/jpeg`, and PNG when `is_hyaline` is set (docs/wechat.md#codes).
+//! The simulator draws a plain QR code instead of a round mini-program code, so that tests
+//! can decode it back.
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};

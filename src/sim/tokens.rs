@@ -1,4 +1,4 @@
-//! `GET cgi-bin/token` and `POST cgi-bin/stable_token` (WECHAT_API.md sections 1 to 3).
+//! `GET cgi-bin/token` and `POST cgi-bin/stable_token` (docs/wechat.md#tokens).
 
 use actix_web::http::Method;
 use actix_web::web::{Bytes, Data};

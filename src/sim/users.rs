@@ -1,5 +1,5 @@
-//! `GET sns/jscode2session` and `POST wxa/business/getuserphonenumber` (WECHAT_API.md
-//! sections 6 and 7), and minting their one-time codes for the control API.
+//! `GET sns/jscode2session` and `POST wxa/business/getuserphonenumber`
+//! (docs/wechat.md#users), and minting their one-time codes for the control API.
 
 use actix_web::http::Method;
 use actix_web::web::{Bytes, Data};

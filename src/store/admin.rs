@@ -1,4 +1,4 @@
-//! Read-only admin queries: paged lists with filters (issue 8).
+//! Read-only admin queries: paged lists with filters.
 //!
 //! Lists are newest first (`created_at DESC, id DESC`) and paged by offset. The page's ids
 //! are picked from an index alone (every filter has one ending in `created_at`, migration

@@ -96,8 +96,8 @@ impl Db {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections.max(1))
-            // A database that is down must be a 503 within 2 s (SPEC section 9), not a
-            // request hanging on the pool.
+            // A database that is down must be a 503 within 2 s (README "Running several
+            // instances"), not a request hanging on the pool.
             .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms.max(1)))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {

@@ -1,4 +1,4 @@
-//! Tickets and authorizers (issue 9). Refresh tokens live here durably: losing one forces
+//! Tickets and authorizers. Refresh tokens live here durably: losing one forces
 //! the merchant to authorize again. Nothing here is ever logged.
 
 use crate::store::Db;

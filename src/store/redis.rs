@@ -2,10 +2,10 @@
 //! instances: the token lock and shared token, the code pacer. Every key is prefixed.
 //!
 //! Redis is a helper, never a dependency: when it is unreachable each instance goes on
-//! alone (SPEC section 9). Every command therefore runs under a short deadline, and a
-//! breaker stops trying for a while after a failure, so a request pays the deadline at
-//! most once per outage window instead of on every command. After the pause one command
-//! probes; when Redis answers again the instance rejoins by itself.
+//! alone (README "Running several instances"). Every command therefore runs under a short
+//! deadline, and a breaker stops trying for a while after a failure, so a request pays the
+//! deadline at most once per outage window instead of on every command. After the pause one
+//! command probes; when Redis answers again the instance rejoins by itself.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The `users` and `user_sessions` tables (issue 7).
+//! The `users` and `user_sessions` tables.
 
 use sqlx::AnyConnection;
 

@@ -1,6 +1,6 @@
-//! Open Platform component APIs (WECHAT_API.md section 8): the component token, pre-auth
-//! codes, and the exchanges that give authorizer tokens. Every call but the first takes
-//! the component_access_token as `component_access_token`.
+//! Open Platform component APIs (docs/wechat.md#open-platform): the component token,
+//! pre-auth codes, and the exchanges that give authorizer tokens. Every call but the first
+//! takes the component_access_token as `component_access_token`.
 
 use std::fmt;
 

@@ -1,7 +1,8 @@
-//! What an anonymous caller on the internet cannot do (SPEC section 13): burn the lifetime
-//! quota, make WeChat work without limit, hold connections with slow bodies, or get the
-//! pages framed or sniffed. (Forged phone bindings: tests/api/users/encrypted.rs; metric
-//! labels: tests/api/operations.rs; replayed pushes: tests/api/open_platform/pushes.rs.)
+//! What an anonymous caller on the internet cannot do (README "What an anonymous caller
+//! cannot do"): burn the lifetime quota, make WeChat work without limit, hold connections
+//! with slow bodies, or get the pages framed or sniffed. (Forged phone bindings:
+//! tests/api/users/encrypted.rs; metric labels: tests/api/operations.rs; replayed pushes:
+//! tests/api/open_platform/pushes.rs.)
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
-//! Faults of the shared services (SPEC section 9): Redis stopped or hung, the database
-//! gone. A private `redis-server` is started for these tests, never the machine's one.
+//! Faults of the shared services (README "Running several instances"): Redis stopped or
+//! hung, the database gone. A private `redis-server` is started for these tests, never the
+//! machine's one.
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,4 @@
-//! Links for H5 pages (issue 6): `/api/scheme_code`, `/api/url_link`, `/api/short_link`,
+//! Links for H5 pages: `/api/scheme_code`, `/api/url_link`, `/api/short_link`,
 //! against the simulator over real HTTP.
 
 mod beyond;

@@ -1,4 +1,4 @@
-//! `/admin`: JSON lists and stats behind the admin bearer, and the admin page (issue 8).
+//! `/admin`: JSON lists and stats behind the admin bearer, and the admin page.
 //!
 //! The page (`/admin/`, `/admin/index.html`, its css and js) holds no data and needs no
 //! bearer; it is registered before the scope so the scope does not take it. Everything
@@ -59,7 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, totals: &TotalCache) {
                 .configure(links::configure)
                 .configure(users::configure)
                 .configure(stats::configure)
-                // `/admin/authorizers` (issue 9); paths there are relative to `/admin`.
+                // `/admin/authorizers`; paths there are relative to `/admin`.
                 .configure(crate::controllers::open_platform::admin_routes),
         );
 }

@@ -1,5 +1,5 @@
-//! Link parameters (issue 6), parsed at the edge against WeChat's own limits
-//! (WECHAT_API.md section 5), so the link service never sees a value WeChat would refuse
+//! Link parameters, parsed at the edge against WeChat's own limits
+//! (docs/wechat.md#links), so the link service never sees a value WeChat would refuse
 //! for its form.
 
 use crate::error::{AppError, AppResult};

@@ -1,4 +1,4 @@
-//! The JSON body of the three code APIs (WECHAT_API.md section 4.2), built from a checked
+//! The JSON body of the three code APIs (docs/wechat.md#codes), built from a checked
 //! spec. The client in `src/wechat/` sends it; the same JSON is stored as the code's
 //! `params`.
 

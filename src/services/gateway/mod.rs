@@ -1,5 +1,6 @@
-//! The WeChat API gateway (SPEC section 10): a team's other services keep their WeChat
-//! SDKs, point the base URL at `/wx` and use a client key where the app secret was.
+//! The WeChat API gateway (README "The WeChat API gateway"): a team's other services keep
+//! their WeChat SDKs, point the base URL at `/wx` and use a client key where the app secret
+//! was.
 //!
 //! - `clients`: who a key belongs to, which apps and API paths a client may use.
 //! - `stand_in`: the signed tokens clients get instead of WeChat's.

@@ -1,4 +1,4 @@
-//! URL Scheme, URL Link and Short Link (issue 6).
+//! URL Scheme, URL Link and Short Link.
 //!
 //! H5 pages ask for a link on every view and WeChat caps daily generation, so a link is
 //! made once and reused (rules in `reuse`):

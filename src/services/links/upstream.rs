@@ -1,5 +1,5 @@
 //! The three WeChat calls that make links, with the app's shared token (the client builds
-//! the URL; these are the bodies WECHAT_API.md section 5 describes).
+//! the URL; these are the bodies docs/wechat.md#links describes).
 
 use serde::{Deserialize, Serialize};
 

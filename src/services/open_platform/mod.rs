@@ -1,4 +1,4 @@
-//! Open Platform (third-party platform): tickets, component token, authorizers (issue 9).
+//! Open Platform (third-party platform): tickets, component token, authorizers.
 //!
 //! - `push`: the encrypted pushes to `/open/ticket` (ticket, authorization events).
 //! - `authorizers`: exchanging auth codes, authorizer tokens, the authorization page URL.

@@ -1,7 +1,8 @@
 //! `POST /open/ticket`: the encrypted pushes to the authorization event URL
-//! (WECHAT_API.md 8.2, 9). Checked in this order, each failure changing nothing and logged
-//! without the payload: freshness (401), the outer XML (400), `msg_signature` (401), the
-//! decryption and its appid (400), the inner XML and its AppId (400).
+//! (docs/wechat.md#open-platform, #crypto). Checked in this order, each failure changing
+//! nothing and logged without the payload: freshness (401), the outer XML (400),
+//! `msg_signature` (401), the decryption and its appid (400), the inner XML and its AppId
+//! (400).
 
 use serde::Deserialize;
 

@@ -1,7 +1,8 @@
-//! Pushes seen in the last 10 minutes (SPEC section 13): a push signed by WeChat and
-//! captured on the way can be sent again while its timestamp is fresh; its
-//! `msg_signature` and nonce mark it as one already acted on. Kept in Redis when set, so
-//! a replay to another instance of a cluster is caught too, else in a bounded local cache.
+//! Pushes seen in the last 10 minutes (README "What an anonymous caller cannot do"): a push
+//! signed by WeChat and captured on the way can be sent again while its timestamp is fresh;
+//! its `msg_signature` and nonce mark it as one already acted on. Kept in Redis when set,
+//! so a replay to another instance of a cluster is caught too, else in a bounded local
+//! cache.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Login and phone binding (issue 7): `jscode2session`, bearer sessions, and the phone
+//! Login and phone binding: `jscode2session`, bearer sessions, and the phone
 //! from the button's code (`getuserphonenumber`) or from `encryptedData`.
 //!
 //! Never logged or returned: the session_key, full openids, tokens, full phones.

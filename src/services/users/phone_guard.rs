@@ -1,4 +1,5 @@
-//! The attempt limit of the older `encrypted_data` phone flow (SPEC section 13).
+//! The attempt limit of the older `encrypted_data` phone flow (README "What an anonymous
+//! caller cannot do").
 //!
 //! The caller chooses the iv and the ciphertext, so an unlimited decryption is a padding
 //! oracle: with enough tries it forges data for a number the caller does not own. Every

@@ -1,4 +1,4 @@
-//! WXBizMsgCrypt: message signature and AES-256-CBC encryption (WECHAT_API.md section 9).
+//! WXBizMsgCrypt: message signature and AES-256-CBC encryption (docs/wechat.md#crypto).
 //!
 //! Wire format (section 9): `Encrypt = Base64(AES-256-CBC(key, iv = key[..16],
 //! pkcs7_32(random16 ‖ u32_be(len) ‖ msg ‖ appid)))`, and

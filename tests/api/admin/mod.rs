@@ -1,5 +1,5 @@
 //! `/admin`: the bearer, the lists with their filters and paging, masking, stats, and the
-//! page in a real browser (issue 8).
+//! page in a real browser.
 //!
 //! `TestApp` runs with `admin.token` empty (admin off); each test starts a second instance
 //! on the same database and simulator with a token set, and asks that one.

@@ -1,6 +1,7 @@
-//! Three instances that behave as one (SPEC section 9): this test's own instance and two
-//! `wxa serve` processes (so one can be killed with SIGKILL), on one PostgreSQL schema,
-//! one Redis of our own (so it can be stopped), one S3 bucket (s3s-fs) and one simulator.
+//! Three instances that behave as one (README "Running several instances"): this test's own
+//! instance and two `wxa serve` processes (so one can be killed with SIGKILL), on one
+//! PostgreSQL schema, one Redis of our own (so it can be stopped), one S3 bucket (s3s-fs)
+//! and one simulator.
 
 mod codes;
 mod faults;

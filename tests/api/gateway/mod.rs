@@ -1,4 +1,4 @@
-//! The WeChat API gateway (issue 15, SPEC section 10): `/wx/` answers WeChat SDKs in
+//! The WeChat API gateway (README "The WeChat API gateway"): `/wx/` answers WeChat SDKs in
 //! WeChat's shape, with stand-in tokens, and forwards their calls with the central token.
 
 mod authorizers;

@@ -1,6 +1,6 @@
 //! Component and authorizer tokens across instances sharing one database and one Redis
-//! (SPEC section 9): fetched once per cluster under a burst, and a ticket received by one
-//! instance used by all.
+//! (README "Running several instances"): fetched once per cluster under a burst, and a
+//! ticket received by one instance used by all.
 
 use serde_json::{Value, json};
 

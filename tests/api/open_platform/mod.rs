@@ -1,4 +1,4 @@
-//! Open Platform (issue 9): pushes to `/open/ticket`, the component token, authorization
+//! Open Platform: pushes to `/open/ticket`, the component token, authorization
 //! through the simulator's page and callback, authorizer tokens, `/admin/authorizers`, and
 //! the mini-program routes acting for an authorizer (`appid=`).
 

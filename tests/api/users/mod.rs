@@ -1,4 +1,4 @@
-//! `/api/login` and `/api/bind_phone` against the simulator (issue 7).
+//! `/api/login` and `/api/bind_phone` against the simulator.
 
 mod encrypted;
 mod login;

@@ -1,4 +1,4 @@
-//! Published vectors (WECHAT_API.md section 9.1); hostile inputs are in `hostile.rs`.
+//! Published vectors (docs/wechat.md#crypto); hostile inputs are in `hostile.rs`.
 
 use super::*;
 
