@@ -103,29 +103,13 @@ async fn run(
 fn generate(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Kind) -> CallResult {
     let empty = Map::new();
     let target = match kind {
-        Kind::Scheme => match body.get("jump_wxa") {
-            None | Some(Value::Null) => &empty,
-            Some(Value::Object(obj)) => obj,
-            Some(_) => return Err(WxErr::of(47001)),
-        },
+        Kind::Scheme => jump_wxa(body, &empty)?,
         Kind::UrlLink => body,
     };
     if kind == Kind::UrlLink && body.get("cloud_base").is_some_and(|v| !v.is_null()) {
         return Err(WxErr::of(85088));
     }
-    let path = text(target, "path")?;
-    if !path.is_empty() && !app.has_page(path) {
-        return Err(WxErr::of(40165));
-    }
-    let q = text(target, "query")?;
-    if q.chars().count() > 1024 || !q.chars().all(query_char) {
-        return Err(WxErr::of(40212));
-    }
-    let env_version = match text(target, "env_version")? {
-        "" => "release",
-        v @ ("release" | "trial" | "develop") => v,
-        _ => return Err(WxErr::of(85402)),
-    };
+    let jump = Jump::parse(app, target)?;
     bool_field(body, "is_expire", true)?;
     let now = state.now();
     let expire_time = expiry(body, now)?;
@@ -143,16 +127,7 @@ fn generate(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Ki
     if !windows.try_hit("link", Window::Day, &app.app_id, limits.link_daily, now) {
         return Err(WxErr::of(44993));
     }
-    let ticket = random_alnum(11);
-    let rec = LinkRec {
-        app_id: app.app_id.clone(),
-        path: path.to_owned(),
-        query: q.to_owned(),
-        env_version: env_version.to_owned(),
-        create_time: now,
-        expire_time,
-    };
-    lock(&state.links.by_ticket).insert(ticket.clone(), rec);
+    let ticket = record(state, app, &jump, now, expire_time);
     Ok(Reply::Json(match kind {
         Kind::Scheme => {
             json!({"errcode": 0, "errmsg": "ok", "openlink": format!("{SCHEME_PREFIX}t={ticket}")})
@@ -187,32 +162,20 @@ fn lookup(state: &SimState, app: &AppInfo, body: &Map<String, Value>, kind: Kind
         Kind::UrlLink => ("url_link", "url_link_info"),
     };
     let link = text(body, field)?;
-    let ticket = match kind {
-        Kind::Scheme => {
-            let params = link
-                .strip_prefix(SCHEME_PREFIX)
-                .ok_or_else(|| WxErr::of(40097))?;
-            let mut ticket = None;
-            let mut plain = false;
-            for (k, v) in url::form_urlencoded::parse(params.as_bytes()) {
-                match k.as_ref() {
-                    "t" => ticket = Some(v.into_owned()),
-                    "appid" => plain = true,
-                    _ => {}
-                }
-            }
-            if plain {
-                return plain_info(state, app, params, body);
-            }
-            ticket.ok_or_else(|| WxErr::of(40097))?
-        }
-        Kind::UrlLink => {
-            let rest = link
-                .strip_prefix(URL_LINK_PREFIX)
-                .ok_or_else(|| WxErr::of(40097))?;
-            rest.split(['?', '#']).next().unwrap_or_default().to_owned()
-        }
+    let prefix = match kind {
+        Kind::Scheme => SCHEME_PREFIX,
+        Kind::UrlLink => URL_LINK_PREFIX,
     };
+    if !link.starts_with(prefix) {
+        return Err(WxErr::of(40097));
+    }
+    if let Some(params) = link.strip_prefix(SCHEME_PREFIX) {
+        let plain = url::form_urlencoded::parse(params.as_bytes()).any(|(k, _)| k == "appid");
+        if plain {
+            return plain_info(state, app, params, body);
+        }
+    }
+    let ticket = ticket_of(link).ok_or_else(|| WxErr::of(40097))?;
     let rec = lock(&state.links.by_ticket)
         .get(&ticket)
         .filter(|r| r.app_id == app.app_id)
@@ -315,6 +278,75 @@ fn shortlink(state: &SimState, app: &AppInfo, body: &Map<String, Value>) -> Call
     ))
 }
 
+/// Where a scheme (`jump_wxa`), a URL link (top level) or an NFC scheme jumps, checked:
+/// a published page (40165), the query charset and length (40212), the version (85402).
+struct Jump<'a> {
+    path: &'a str,
+    query: &'a str,
+    env_version: &'a str,
+}
+
+impl<'a> Jump<'a> {
+    fn parse(app: &AppInfo, target: &'a Map<String, Value>) -> Result<Self, WxErr> {
+        let path = text(target, "path")?;
+        if !path.is_empty() && !app.has_page(path) {
+            return Err(WxErr::of(40165));
+        }
+        let query = text(target, "query")?;
+        if query.chars().count() > 1024 || !query.chars().all(query_char) {
+            return Err(WxErr::of(40212));
+        }
+        let env_version = match text(target, "env_version")? {
+            "" => "release",
+            v @ ("release" | "trial" | "develop") => v,
+            _ => return Err(WxErr::of(85402)),
+        };
+        Ok(Jump {
+            path,
+            query,
+            env_version,
+        })
+    }
+}
+
+/// The `jump_wxa` object of a scheme body; absent or null: `empty` (the home page).
+fn jump_wxa<'a>(
+    body: &'a Map<String, Value>,
+    empty: &'a Map<String, Value>,
+) -> Result<&'a Map<String, Value>, WxErr> {
+    match body.get("jump_wxa") {
+        None | Some(Value::Null) => Ok(empty),
+        Some(Value::Object(obj)) => Ok(obj),
+        Some(_) => Err(WxErr::of(47001)),
+    }
+}
+
+/// Keeps a made link under a new ticket, which it returns.
+fn record(state: &SimState, app: &AppInfo, jump: &Jump<'_>, now: i64, expire_time: i64) -> String {
+    let ticket = random_alnum(11);
+    let rec = LinkRec {
+        app_id: app.app_id.clone(),
+        path: jump.path.to_owned(),
+        query: jump.query.to_owned(),
+        env_version: jump.env_version.to_owned(),
+        create_time: now,
+        expire_time,
+    };
+    lock(&state.links.by_ticket).insert(ticket.clone(), rec);
+    ticket
+}
+
+/// The ticket of an encrypted scheme (`?t=`) or a URL link (its last path segment).
+fn ticket_of(link: &str) -> Option<String> {
+    if let Some(params) = link.strip_prefix(SCHEME_PREFIX) {
+        return url::form_urlencoded::parse(params.as_bytes())
+            .find(|(k, _)| k == "t")
+            .map(|(_, v)| v.into_owned());
+    }
+    let rest = link.strip_prefix(URL_LINK_PREFIX)?;
+    Some(rest.split(['?', '#']).next().unwrap_or_default().to_owned())
+}
+
 /// A string field, "" when absent; 47001 when not a string.
 fn text<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, WxErr> {
     str_field(body, name)
@@ -340,16 +372,8 @@ fn remaining_visits(state: &SimState, app_id: &str) -> u64 {
 /// A user opens `link` (control API): the link must exist and be unexpired, and the app's
 /// opens today stay under `link_visit_daily` (else 85406). The app's remaining opens.
 pub fn open(state: &SimState, link: &str) -> Result<u64, WxErr> {
-    let ticket = if let Some(params) = link.strip_prefix(SCHEME_PREFIX) {
-        url::form_urlencoded::parse(params.as_bytes())
-            .find(|(k, _)| k == "t")
-            .map(|(_, v)| v.into_owned())
-    } else {
-        link.strip_prefix(URL_LINK_PREFIX)
-            .map(|rest| rest.split(['?', '#']).next().unwrap_or_default().to_owned())
-    };
     let now = state.now();
-    let rec = ticket
+    let rec = ticket_of(link)
         .and_then(|t| lock(&state.links.by_ticket).get(&t).cloned())
         .ok_or_else(|| WxErr::of(85403))?;
     if rec.expire_time != 0 && rec.expire_time <= now {
@@ -373,41 +397,15 @@ pub async fn generate_nfc_scheme(s: Data<SimState>, r: HttpRequest, b: Bytes) ->
 
 fn nfc(state: &SimState, app: &AppInfo, body: &Map<String, Value>) -> CallResult {
     let empty = Map::new();
-    let target = match body.get("jump_wxa") {
-        None | Some(Value::Null) => &empty,
-        Some(Value::Object(obj)) => obj,
-        Some(_) => return Err(WxErr::of(47001)),
-    };
-    let path = text(target, "path")?;
-    if !path.is_empty() && !app.has_page(path) {
-        return Err(WxErr::of(40165));
-    }
-    let q = text(target, "query")?;
-    if q.chars().count() > 1024 || !q.chars().all(query_char) {
-        return Err(WxErr::of(40212));
-    }
-    let env_version = match text(target, "env_version")? {
-        "" => "release",
-        v @ ("release" | "trial" | "develop") => v,
-        _ => return Err(WxErr::of(85402)),
-    };
+    let jump = Jump::parse(app, jump_wxa(body, &empty)?)?;
     // The device model registered for the app: required (WeChat's 9800003-range errors
     // cover unknown models; any non-empty id is accepted here).
     if text(body, "model_id")?.is_empty() {
         return Err(WxErr::of(40097));
     }
     text(body, "sn")?;
-    let ticket = random_alnum(11);
-    let rec = LinkRec {
-        app_id: app.app_id.clone(),
-        path: path.to_owned(),
-        query: q.to_owned(),
-        env_version: env_version.to_owned(),
-        create_time: state.now(),
-        // 0: never (WeChat's convention for permanent links).
-        expire_time: 0,
-    };
-    lock(&state.links.by_ticket).insert(ticket.clone(), rec);
+    // Expiry 0: never (WeChat's convention for permanent links).
+    let ticket = record(state, app, &jump, state.now(), 0);
     Ok(Reply::Json(
         json!({"errcode": 0, "errmsg": "ok", "openlink": format!("{SCHEME_PREFIX}t={ticket}")}),
     ))

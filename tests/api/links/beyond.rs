@@ -77,6 +77,16 @@ on_every_database! {
             assert_eq!(status, 429, "{body}");
             assert!(body["msg"].as_str().unwrap().contains('3'), "{body}");
         }
+        // Come back after Beijing midnight: within a day.
+        let res = app
+            .client
+            .get(app.url("/api/scheme_code?path=pages/index/index&query=n%3D5"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 429);
+        let retry_after: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=86_400).contains(&retry_after), "{retry_after}");
         let calls = upstream_calls(app, SCHEME_API).await + upstream_calls(app, URL_LINK_API).await;
         assert_eq!(calls, 3, "the fourth was refused before WeChat");
         // Stored links are still handed out, and plain-text schemes do not count.

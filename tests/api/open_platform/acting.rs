@@ -9,18 +9,7 @@ use crate::on_every_database;
 
 async fn authorized(app: &TestApp) {
     push_ticket(app).await;
-    let minted = app
-        .sim_post("/__sim/auth_codes", json!({"authorizer_appid": MERCHANT}))
-        .await;
-    let code = minted["auth_code"].as_str().unwrap();
-    let res = app
-        .client
-        .get(app.url("/open/callback"))
-        .query(&[("auth_code", code)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    authorize_at(app, &app.address, MERCHANT).await;
 }
 
 async fn api(app: &TestApp, path: &str, body: Value) -> (u16, Value) {

@@ -12,22 +12,6 @@ fn issued(counters: &Value, appid: &str, kind: &str) -> u64 {
     counters["tokens_issued"][appid][kind].as_u64().unwrap_or(0)
 }
 
-/// A merchant authorizes through an auth code and the callback of `base`.
-async fn authorize(app: &TestApp, base: &str) {
-    let minted = app
-        .sim_post("/__sim/auth_codes", json!({"authorizer_appid": MERCHANT}))
-        .await;
-    let code = minted["auth_code"].as_str().unwrap();
-    let res = app
-        .client
-        .get(format!("{base}/open/callback"))
-        .query(&[("auth_code", code), ("expires_in", "3600")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-}
-
 #[tokio::test]
 async fn component_and_authorizer_tokens_are_refreshed_at_their_due_time() {
     let test = "open_platform::ahead::refreshed_at_their_due_time";
@@ -41,7 +25,7 @@ async fn component_and_authorizer_tokens_are_refreshed_at_their_due_time() {
     // 295 s tokens with a 290 s margin are due 5 s after they are issued.
     token_lifetime(&app, 295).await;
     push_ticket(&app).await;
-    authorize(&app, &app.address).await;
+    authorize_at(&app, &app.address, MERCHANT).await;
     let op = &app.context.open_platform;
     let component = op.component_token().await.unwrap();
     let merchant = op.authorizer_token(MERCHANT).await.unwrap();
@@ -102,7 +86,7 @@ async fn a_cold_burst_on_two_instances_makes_one_token_call_per_kind() {
     // The merchant authorized long ago: its token is gone from every copy, so the two
     // fresh instances below start cold on all three kinds.
     push_ticket(&app).await;
-    authorize(&app, &app.address).await;
+    authorize_at(&app, &app.address, MERCHANT).await;
     let key = format!("{prefix}:token:");
     let client = redis::Client::open(redis_url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -206,7 +190,7 @@ async fn an_appid_that_is_not_authorized_makes_no_token_cell() {
         400
     );
     assert_eq!(op.authorizer_cells(), 0);
-    authorize(&app, &app.address).await;
+    authorize_at(&app, &app.address, MERCHANT).await;
     assert_eq!(op.authorizer_cells(), 1);
     app.finish().await;
 }

@@ -59,18 +59,7 @@ async fn a_cold_burst_on_two_instances_fetches_each_open_platform_token_once() {
 
     // A merchant authorizes on one instance; its token, revoked at WeChat, is refreshed
     // once for both.
-    let minted = app
-        .sim_post("/__sim/auth_codes", json!({"authorizer_appid": MERCHANT}))
-        .await;
-    let code = minted["auth_code"].as_str().unwrap();
-    let res = app
-        .client
-        .get(format!("{peer}/open/callback"))
-        .query(&[("auth_code", code), ("expires_in", "3600")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    authorize_at(&app, &peer, MERCHANT).await;
     let before = issued(&app.sim_counters().await, MERCHANT, "authorizer");
     app.sim_post(
         "/__sim/tokens/revoke",

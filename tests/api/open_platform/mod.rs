@@ -75,6 +75,23 @@ pub async fn push_ticket(app: &TestApp) -> String {
     answer["ticket"].as_str().unwrap().to_owned()
 }
 
+/// `appid` authorizes the component: an auth code from the simulator, handed to the
+/// callback of the instance at `base`.
+pub async fn authorize_at(app: &TestApp, base: &str, appid: &str) {
+    let minted = app
+        .sim_post("/__sim/auth_codes", json!({"authorizer_appid": appid}))
+        .await;
+    let code = minted["auth_code"].as_str().unwrap();
+    let res = app
+        .client
+        .get(format!("{base}/open/callback"))
+        .query(&[("auth_code", code), ("expires_in", "3600")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 /// The envelope code in a push answer's body.
 pub fn push_code(answer: &Value) -> i64 {
     let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();

@@ -11,21 +11,6 @@ use crate::on_every_database;
 
 const OTHERS: [&str; 2] = ["wxb0b0b0b0b0b0b0b0", "wxc0c0c0c0c0c0c0c0"];
 
-async fn authorize(app: &TestApp, appid: &str) {
-    let minted = app
-        .sim_post("/__sim/auth_codes", json!({"authorizer_appid": appid}))
-        .await;
-    let code = minted["auth_code"].as_str().unwrap();
-    let res = app
-        .client
-        .get(app.url("/open/callback"))
-        .query(&[("auth_code", code)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-}
-
 async fn lose_refresh_token(app: &TestApp, appid: &str) {
     app.context
         .db
@@ -51,7 +36,7 @@ on_every_database! {
     async fn lost_refresh_tokens_come_back_from_the_authorizer_list(app: &TestApp) {
         push_ticket(app).await;
         for appid in [MERCHANT, OTHERS[0], OTHERS[1]] {
-            authorize(app, appid).await;
+            authorize_at(app, &app.address, appid).await;
         }
         let kept = refresh_token(app, OTHERS[1]).await;
         // Nothing missing: WeChat is not asked.
@@ -85,7 +70,7 @@ on_every_database! {
 
     async fn an_instance_recovers_them_at_start(app: &TestApp) {
         push_ticket(app).await;
-        authorize(app, MERCHANT).await;
+        authorize_at(app, &app.address, MERCHANT).await;
         lose_refresh_token(app, MERCHANT).await;
         let (_peer, _context, handle) = app.another_instance(|_| {}).await;
         let deadline = Instant::now() + Duration::from_secs(10);
