@@ -4,36 +4,54 @@
 use crate::app::AppContext;
 pub use crate::domain::target::{Target, TokenSource};
 use crate::error::{AppError, AppResult};
-use crate::input::Input;
+
+/// The two fields that say who a request acts for, as the route's params carry them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Acting<'a> {
+    pub app: Option<&'a str>,
+    pub appid: Option<&'a str>,
+}
+
+impl<'a> Acting<'a> {
+    pub fn new(app: &'a Option<String>, appid: &'a Option<String>) -> Self {
+        Acting {
+            app: app.as_deref(),
+            appid: appid.as_deref(),
+        }
+    }
+
+    pub fn is_named(&self) -> bool {
+        self.app.is_some() || self.appid.is_some()
+    }
+}
 
 /// Who the request acts for, decided here, before any side effect: an `appid=` that is
 /// not a current authorizer is a 400 before it can reach a token slot, a pacer or the
 /// quota table (invented appids must not grow them).
-pub async fn target(input: &Input, ctx: &AppContext) -> AppResult<Target> {
-    let app = input.str("app")?;
-    if input.has("appid") {
-        if app.is_some() {
+pub async fn target(acting: Acting<'_>, ctx: &AppContext) -> AppResult<Target> {
+    if let Some(appid) = acting.appid {
+        if acting.app.is_some() {
             return Err(AppError::invalid("appid", "不能与 app 同时使用"));
         }
-        let appid = input.required_str("appid")?;
+        if appid.is_empty() {
+            return Err(AppError::invalid("appid", "不能为空"));
+        }
         if !ctx.open_platform.enabled() {
             return Err(AppError::invalid("appid", "未授权的 appid(开放平台未启用)"));
         }
-        if !is_appid(&appid) {
+        if !is_appid(appid) {
             return Err(AppError::invalid("appid", "必须是 wx 开头的 18 位 appid"));
         }
-        ctx.open_platform.check_authorized(&appid).await?;
+        ctx.open_platform.check_authorized(appid).await?;
         return Ok(Target::authorizer(appid));
     }
-    configured(input, ctx)
+    configured(acting.app, ctx)
 }
 
 /// A configured mini program: `app=<name>`, or the default app.
-pub fn configured(input: &Input, ctx: &AppContext) -> AppResult<Target> {
-    let name = input
-        .str("app")?
-        .unwrap_or_else(|| ctx.settings.wechat.default_app.clone());
-    match ctx.settings.app(Some(&name)) {
+pub fn configured(app: Option<&str>, ctx: &AppContext) -> AppResult<Target> {
+    let name = app.unwrap_or(&ctx.settings.wechat.default_app);
+    match ctx.settings.app(Some(name)) {
         Some((name, app)) if ctx.mini_program.tokens.knows(name) => {
             Ok(Target::configured(name, app.app_id.clone()))
         }

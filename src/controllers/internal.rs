@@ -3,13 +3,14 @@
 //! own, which would invalidate production's.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppContext;
 use crate::controllers::auth;
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
-use crate::input::Input;
+use crate::input::{Params, loose, required};
 use crate::services::token::{AccessToken, now_unix};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -39,17 +40,42 @@ fn authorize(req: &HttpRequest, ctx: &AppContext) -> AppResult<()> {
     auth::require_any(req, keys)
 }
 
+/// The input of `/internal/access_token` (query string).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokenParams {
+    /// Config name of the mini program; default `wechat.default_app`.
+    #[serde(default, deserialize_with = "loose::text")]
+    app: Option<String>,
+    /// Not accepted here (a 400): authorizer tokens stay inside this service.
+    #[serde(default, deserialize_with = "loose::text")]
+    appid: Option<String>,
+}
+
+/// The input of `/internal/access_token/refresh` (JSON, form or query string).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshBody {
+    /// The token the caller found rejected (40001/42001/40014). Required.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[schema(value_type = String)]
+    stale_token: Option<String>,
+    /// Config name of the mini program; default `wechat.default_app`.
+    #[serde(default, deserialize_with = "loose::text")]
+    app: Option<String>,
+    /// Not accepted here (a 400).
+    #[serde(default, deserialize_with = "loose::text")]
+    appid: Option<String>,
+}
+
 /// The app named by `app` (default `wechat.default_app`); `appid` is not accepted here.
-fn app_name(input: &Input, ctx: &AppContext) -> AppResult<String> {
-    if input.has("appid") {
+fn app_name(app: Option<String>, appid: Option<&str>, ctx: &AppContext) -> AppResult<String> {
+    if appid.is_some() {
         return Err(AppError::invalid(
             "appid",
             "内部令牌接口只接受 app(配置中的小程序名)",
         ));
     }
-    let app = input
-        .str("app")?
-        .unwrap_or_else(|| ctx.settings.wechat.default_app.clone());
+    let app = app.unwrap_or_else(|| ctx.settings.wechat.default_app.clone());
     if !ctx.mini_program.tokens.knows(&app) {
         return Err(AppError::invalid("app", "未配置的小程序"));
     }
@@ -58,7 +84,7 @@ fn app_name(input: &Input, ctx: &AppContext) -> AppResult<String> {
 
 /// The current access_token of an app.
 #[utoipa::path(get, path = "/internal/access_token", tag = "internal",
-    params(("app" = Option<String>, Query, description = "app name; default wechat.default_app")),
+    params(TokenParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Envelope<TokenData>),
@@ -68,17 +94,18 @@ fn app_name(input: &Input, ctx: &AppContext) -> AppResult<String> {
     ))]
 pub async fn access_token(
     req: HttpRequest,
-    input: Input,
+    Params(p): Params<TokenParams>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
     authorize(&req, &ctx)?;
-    let app = app_name(&input, &ctx)?;
+    let app = app_name(p.app, p.appid.as_deref(), &ctx)?;
     let token = ctx.mini_program.tokens.get(&app).await?;
     Ok(envelope::ok("access_token返回成功", TokenData::from(token)))
 }
 
 /// Refreshes the token only if `stale_token` is still the current one.
 #[utoipa::path(post, path = "/internal/access_token/refresh", tag = "internal",
+    request_body = RefreshBody,
     security(("bearer" = [])),
     responses(
         (status = 200, body = Envelope<TokenData>, description = "the current token (new if stale_token was current)"),
@@ -87,12 +114,12 @@ pub async fn access_token(
     ))]
 pub async fn refresh(
     req: HttpRequest,
-    input: Input,
+    Params(body): Params<RefreshBody>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
     authorize(&req, &ctx)?;
-    let app = app_name(&input, &ctx)?;
-    let stale = input.required_str("stale_token")?;
+    let app = app_name(body.app, body.appid.as_deref(), &ctx)?;
+    let stale = required("stale_token", body.stale_token)?;
     let token = ctx
         .mini_program
         .tokens

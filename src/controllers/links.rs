@@ -3,11 +3,11 @@
 //! query string, a JSON body or a form, on GET or POST.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
-use utoipa::OpenApi;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi};
 
 use crate::app::AppContext;
-use crate::controllers::app_param::target;
+use crate::controllers::app_param::{Acting, target};
 use crate::controllers::caller;
 use std::borrow::Cow;
 
@@ -17,7 +17,7 @@ use crate::domain::links::{
 };
 use crate::envelope::{self, Envelope};
 use crate::error::AppResult;
-use crate::input::Input;
+use crate::input::{Params, loose, required};
 use crate::services::token::now_unix;
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
@@ -66,67 +66,86 @@ pub struct ShortLinkData<'a> {
     pub reused: bool,
 }
 
-/// Inputs of `/api/scheme_code` and `/api/url_link` (query string, JSON or form); for the
-/// OpenAPI document only: the handlers read them through `Input`.
-#[allow(dead_code)]
-#[derive(utoipa::IntoParams)]
+/// The input of `/api/scheme_code` and `/api/url_link` (query string, JSON or form).
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JumpParams {
     /// Published page, no query, no leading `/`, ≤1024 chars; empty: the home page.
+    #[serde(default, deserialize_with = "loose::text")]
     #[param(max_length = 1024, pattern = r"^[^/?][^?]*$")]
     path: Option<String>,
     /// ≤1024 chars of `0-9a-zA-Z!#$&'()*+,/:;=?@-._~%` (URL-encode the rest).
+    #[serde(default, deserialize_with = "loose::text")]
     #[param(max_length = 1024, pattern = r"^[0-9a-zA-Z!#$&'()*+,/:;=?@\-._~%]*$")]
     query: Option<String>,
     /// `release` (default), `trial` or `develop`.
+    #[serde(default, deserialize_with = "loose::text")]
     #[param(pattern = "^(release|trial|develop)$")]
     env_version: Option<String>,
     /// Unix seconds, more than 1 minute and at most 30 days ahead; not with `expire_interval`.
+    #[serde(default, deserialize_with = "loose::int")]
     expire_time: Option<i64>,
     /// Days, 1..30; neither given: `schemes.default_expire_days`.
+    #[serde(default, deserialize_with = "loose::int")]
     #[param(minimum = 1, maximum = 30)]
     expire_interval: Option<i64>,
-    /// Configured app name; default `wechat.default_app`.
-    app: Option<String>,
     /// The developer's own parameter (≤256 chars of the query charset), appended to the
     /// link as `cq=` without a new WeChat call.
+    #[serde(default, deserialize_with = "loose::text")]
     #[param(max_length = 256, pattern = r"^[0-9a-zA-Z!#$&'()*+,/:;=?@\-._~%]*$")]
     cq: Option<String>,
     /// `/api/scheme_code` only: `true` builds the plain-text scheme (no WeChat call, no
     /// generation quota; `path` required, `query` ≤512 chars, no expiry).
+    #[serde(default, deserialize_with = "loose::flag")]
     plaintext: Option<bool>,
+    /// Configured app name; default `wechat.default_app`. Not with `appid`.
+    #[serde(default, deserialize_with = "loose::text")]
+    app: Option<String>,
+    /// An Open Platform authorizer's appid to act for. Not with `app`.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(pattern = "^wx[0-9a-zA-Z]{16}$")]
+    appid: Option<String>,
 }
 
-/// Inputs of `/api/short_link` (query string, JSON or form).
-#[allow(dead_code)]
-#[derive(utoipa::IntoParams)]
+impl JumpParams {
+    /// `path`, `query`, `env_version` and the expiry, checked before any upstream call.
+    fn link(self, ctx: &AppContext) -> AppResult<JumpLink> {
+        Ok(JumpLink {
+            path: PagePath::parse("path", self.path)?,
+            query: LinkQuery::parse("query", self.query)?,
+            env_version: EnvVersion::parse("env_version", self.env_version)?,
+            expiry: Expiry::parse(
+                self.expire_time,
+                self.expire_interval,
+                ctx.settings.schemes.default_expire_days,
+                now_unix(),
+            )?,
+        })
+    }
+}
+
+/// The input of `/api/short_link` (query string, JSON or form).
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ShortParams {
-    /// Published page, may carry a query (`pages/a/a?id=1`); ≤1024 chars.
+    /// Published page, may carry a query (`pages/a/a?id=1`); ≤1024 chars. Required.
+    #[serde(default, deserialize_with = "loose::text")]
     #[param(min_length = 1, max_length = 1024)]
-    page_url: String,
+    page_url: Option<String>,
     /// ≤64 chars; WeChat shows the first 20.
+    #[serde(default, deserialize_with = "loose::text")]
     #[param(max_length = 64)]
     page_title: Option<String>,
     /// `false` (default): valid 30 days; `true`: never expires, ≤100,000 per app.
+    #[serde(default, deserialize_with = "loose::flag")]
     is_permanent: Option<bool>,
-    /// Configured app name; default `wechat.default_app`.
+    /// Configured app name; default `wechat.default_app`. Not with `appid`.
+    #[serde(default, deserialize_with = "loose::text")]
     app: Option<String>,
-}
-
-/// `path`, `query`, `env_version` and the expiry, checked before any upstream call.
-fn jump_input(input: &Input, ctx: &AppContext) -> AppResult<JumpLink> {
-    Ok(JumpLink {
-        path: PagePath::parse("path", input.str("path")?)?,
-        query: LinkQuery::parse("query", input.str("query")?)?,
-        env_version: EnvVersion::parse("env_version", input.str("env_version")?)?,
-        expiry: Expiry::parse(
-            input.i64("expire_time")?,
-            input.i64("expire_interval")?,
-            ctx.settings.schemes.default_expire_days,
-            now_unix(),
-        )?,
-    })
+    /// An Open Platform authorizer's appid to act for. Not with `app`.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(pattern = "^wx[0-9a-zA-Z]{16}$")]
+    appid: Option<String>,
 }
 
 /// The link as stored, or with the caller's `cq` appended.
@@ -149,16 +168,16 @@ fn with_cq<'a>(cq: Option<&Cq>, kind: JumpKind, link: &'a str) -> Cow<'a, str> {
     ))]
 pub async fn scheme_code(
     req: HttpRequest,
-    input: Input,
+    Params(mut p): Params<JumpParams>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let app = target(&input, &ctx).await?;
+    let app = target(Acting::new(&p.app, &p.appid), &ctx).await?;
     let caller = caller::caller(&req, &ctx);
-    if input.bool("plaintext")?.unwrap_or(false) {
+    if p.plaintext.unwrap_or(false) {
         let plain = PlainScheme::parse(
-            input.str("path")?,
-            input.str("query")?,
-            EnvVersion::parse("env_version", input.str("env_version")?)?,
+            p.path,
+            p.query,
+            EnvVersion::parse("env_version", p.env_version)?,
         )?;
         let got = ctx
             .links
@@ -172,8 +191,8 @@ pub async fn scheme_code(
             },
         ));
     }
-    let cq = Cq::parse(input.str("cq")?)?;
-    let link = jump_input(&input, &ctx)?;
+    let cq = Cq::parse(p.cq.take())?;
+    let link = p.link(&ctx)?;
     let got = ctx
         .links
         .jump_link(&app, JumpKind::Scheme, link, caller::admit(&ctx, &caller))
@@ -201,13 +220,13 @@ pub async fn scheme_code(
     ))]
 pub async fn url_link(
     req: HttpRequest,
-    input: Input,
+    Params(mut p): Params<JumpParams>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let app = target(&input, &ctx).await?;
+    let app = target(Acting::new(&p.app, &p.appid), &ctx).await?;
     let caller = caller::caller(&req, &ctx);
-    let cq = Cq::parse(input.str("cq")?)?;
-    let link = jump_input(&input, &ctx)?;
+    let cq = Cq::parse(p.cq.take())?;
+    let link = p.link(&ctx)?;
     let got = ctx
         .links
         .jump_link(&app, JumpKind::UrlLink, link, caller::admit(&ctx, &caller))
@@ -235,15 +254,15 @@ pub async fn url_link(
     ))]
 pub async fn short_link(
     req: HttpRequest,
-    input: Input,
+    Params(p): Params<ShortParams>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let app = target(&input, &ctx).await?;
+    let app = target(Acting::new(&p.app, &p.appid), &ctx).await?;
     let caller = caller::caller(&req, &ctx);
     let link = ShortLink {
-        page_url: PageUrl::parse("page_url", input.required_str("page_url")?)?,
-        page_title: PageTitle::parse("page_title", input.str("page_title")?)?,
-        permanent: input.bool("is_permanent")?.unwrap_or(false),
+        page_url: PageUrl::parse("page_url", required("page_url", p.page_url)?)?,
+        page_title: PageTitle::parse("page_title", p.page_title)?,
+        permanent: p.is_permanent.unwrap_or(false),
     };
     let got = ctx
         .links
@@ -267,25 +286,34 @@ pub struct NfcSchemeData<'a> {
     pub openlink: &'a str,
 }
 
-/// Inputs of `/api/nfc_scheme` (JSON, form or query string).
-#[allow(dead_code)]
-#[derive(utoipa::IntoParams)]
+/// The input of `/api/nfc_scheme` (JSON, form or query string).
+#[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct NfcParams {
     /// Published page, no query; empty: the home page.
+    #[serde(default, deserialize_with = "loose::text")]
     path: Option<String>,
     /// ≤1024 chars of the query charset.
+    #[serde(default, deserialize_with = "loose::text")]
     query: Option<String>,
     /// `release` (default), `trial` or `develop`.
+    #[serde(default, deserialize_with = "loose::text")]
     env_version: Option<String>,
     /// The device model registered in the MP admin (required; letters, digits, `-_.`).
+    #[serde(default, deserialize_with = "loose::text")]
     #[param(max_length = 64)]
-    model_id: String,
+    model_id: Option<String>,
     /// The device's serial number (optional; letters, digits, `-_.`).
+    #[serde(default, deserialize_with = "loose::text")]
     #[param(max_length = 64)]
     sn: Option<String>,
-    /// Configured app name; default `wechat.default_app`.
+    /// Configured app name; default `wechat.default_app`. Not with `appid`.
+    #[serde(default, deserialize_with = "loose::text")]
     app: Option<String>,
+    /// An Open Platform authorizer's appid to act for. Not with `app`.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(pattern = "^wx[0-9a-zA-Z]{16}$")]
+    appid: Option<String>,
 }
 
 /// An NFC scheme (`wxa/generatenfcscheme`) for a tag: recorded, and reused for the same
@@ -300,17 +328,17 @@ pub struct NfcParams {
     ))]
 pub async fn nfc_scheme(
     req: HttpRequest,
-    input: Input,
+    Params(p): Params<NfcParams>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let app = target(&input, &ctx).await?;
+    let app = target(Acting::new(&p.app, &p.appid), &ctx).await?;
     let caller = caller::caller(&req, &ctx);
     let nfc = NfcScheme::parse(
-        PagePath::parse("path", input.str("path")?)?,
-        LinkQuery::parse("query", input.str("query")?)?,
-        EnvVersion::parse("env_version", input.str("env_version")?)?,
-        input.str("model_id")?.unwrap_or_default(),
-        input.str("sn")?,
+        PagePath::parse("path", p.path)?,
+        LinkQuery::parse("query", p.query)?,
+        EnvVersion::parse("env_version", p.env_version)?,
+        p.model_id.unwrap_or_default(),
+        p.sn,
     )?;
     let got = ctx
         .links

@@ -3,14 +3,15 @@
 
 use actix_web::http::header::{CONTENT_TYPE, LOCATION};
 use actix_web::{HttpResponse, web};
-use utoipa::OpenApi;
+use serde::Deserialize;
+use utoipa::{IntoParams, OpenApi};
 
 use crate::app::AppContext;
 use crate::controllers::admin::{self, List};
 use crate::controllers::app_param::is_appid;
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
-use crate::input::Input;
+use crate::input::{Params, loose, required};
 use crate::services::open_platform::{AuthorizerView, PageKind, PushParams};
 
 /// `auth_type` values WeChat's authorization page accepts (docs/wechat.md#open-platform).
@@ -65,13 +66,38 @@ pub async fn ticket(
         .body("success"))
 }
 
+/// The input of `/open/authorize` (query string).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuthorizeParams {
+    /// 1: the mobile bindcomponent page; default the PC componentloginpage.
+    #[serde(default, deserialize_with = "loose::flag")]
+    mobile: Option<bool>,
+    /// 1, 2, 3, 4, 5, 6 or 8; default 2 (mini programs).
+    #[serde(default, deserialize_with = "loose::int")]
+    auth_type: Option<i64>,
+    /// Restrict to this account (wx + 16 letters/digits).
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(pattern = "^wx[0-9a-zA-Z]{16}$")]
+    biz_appid: Option<String>,
+}
+
+/// The input of `/open/callback` (query string, as WeChat sends it back).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackParams {
+    /// The authorization code, at most 512 characters. Required.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(value_type = String, max_length = 512)]
+    auth_code: Option<String>,
+    /// Its lifetime; informative.
+    #[serde(default, deserialize_with = "loose::int")]
+    expires_in: Option<i64>,
+}
+
 /// Redirects a merchant to WeChat's authorization page with a fresh pre_auth_code.
 #[utoipa::path(get, path = "/open/authorize", tag = "open_platform",
-    params(
-        ("mobile" = Option<bool>, Query, description = "1: the mobile bindcomponent page; default the PC componentloginpage"),
-        ("auth_type" = Option<i64>, Query, description = "1,2,3,4,5,6 or 8; default 2 (mini programs)"),
-        ("biz_appid" = Option<String>, Query, description = "restrict to this account (wx + 16 letters/digits)"),
-    ),
+    params(AuthorizeParams),
     responses(
         (status = 302, description = "Location: the authorization page"),
         (status = 400, description = "bad parameter (code 400)"),
@@ -79,19 +105,22 @@ pub async fn ticket(
         (status = 502, description = "WeChat error (code 5000)"),
         (status = 503, description = "no component_verify_ticket received yet (code 503)"),
     ))]
-pub async fn authorize(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+pub async fn authorize(
+    Params(p): Params<AuthorizeParams>,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
     if !ctx.open_platform.enabled() {
         return Err(AppError::NotFound);
     }
-    let page = match input.bool("mobile")? {
+    let page = match p.mobile {
         Some(true) => PageKind::Mobile,
         _ => PageKind::Pc,
     };
-    let auth_type = input.i64("auth_type")?.unwrap_or(DEFAULT_AUTH_TYPE);
+    let auth_type = p.auth_type.unwrap_or(DEFAULT_AUTH_TYPE);
     if !AUTH_TYPES.contains(&auth_type) {
         return Err(AppError::invalid("auth_type", "必须是 1,2,3,4,5,6 或 8"));
     }
-    let biz_appid = input.str("biz_appid")?.filter(|b| !b.is_empty());
+    let biz_appid = p.biz_appid.filter(|b| !b.is_empty());
     if let Some(b) = &biz_appid {
         if !is_appid(b) {
             return Err(AppError::invalid(
@@ -111,25 +140,26 @@ pub async fn authorize(input: Input, ctx: web::Data<AppContext>) -> AppResult<Ht
 
 /// Where WeChat sends the merchant back: exchanges `auth_code` and shows a small page.
 #[utoipa::path(get, path = "/open/callback", tag = "open_platform",
-    params(
-        ("auth_code" = String, Query, description = "the authorization code, at most 512 characters"),
-        ("expires_in" = Option<i64>, Query, description = "its lifetime; informative"),
-    ),
+    params(CallbackParams),
     responses(
         (status = 200, description = "an HTML page naming the authorized appid", content_type = "text/html"),
         (status = 400, description = "auth_code missing or too long (code 400)"),
         (status = 404, description = "Open Platform not configured (code 404)"),
         (status = 502, description = "WeChat refused the code, e.g. 61009/61010 (code 5000)"),
     ))]
-pub async fn callback(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
+pub async fn callback(
+    Params(p): Params<CallbackParams>,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
     if !ctx.open_platform.enabled() {
         return Err(AppError::NotFound);
     }
-    let code = input.required_str("auth_code")?;
+    let code = required("auth_code", p.auth_code)?;
     if code.len() > 512 {
         return Err(AppError::invalid("auth_code", "不能超过 512 个字符"));
     }
-    input.i64("expires_in")?;
+    // The code itself is a credential: only its lifetime is logged.
+    tracing::debug!(expires_in = p.expires_in, "authorization code received");
     let authorizer = ctx.open_platform.exchange_auth_code(&code).await?;
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -138,18 +168,18 @@ pub async fn callback(input: Input, ctx: web::Data<AppContext>) -> AppResult<Htt
 
 /// The authorized mini programs, most recently changed first; never their tokens.
 #[utoipa::path(get, path = "/admin/authorizers", tag = "admin",
-    params(
-        ("page" = Option<i64>, Query, description = "1..10000000, default 1"),
-        ("per_page" = Option<i64>, Query, description = "1..100, default 20"),
-    ),
+    params(admin::PagingParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Envelope<List<AuthorizerView>>),
         (status = 400, description = "bad page or per_page (code 400)"),
         (status = 401, description = "missing or bad bearer (code 401)"),
     ))]
-pub async fn authorizers(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
-    let request = admin::paging(&input)?;
+pub async fn authorizers(
+    Params(p): Params<admin::PagingParams>,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
+    let request = admin::paging(p.page, p.per_page)?;
     let (items, total) = ctx
         .open_platform
         .list(request.page, request.per_page)

@@ -6,16 +6,17 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::app::AppContext;
-use crate::controllers::{app_param, caller};
+use crate::controllers::app_param::{self, Acting};
+use crate::controllers::caller;
 use crate::domain::codes::{CodeSpec, RawCode};
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
-use crate::input::Input;
+use crate::input::{Params, loose};
 use crate::services::codes::{CodeResult, StoredCode, Wait};
 
 /// The original service's message.
@@ -26,38 +27,79 @@ const OK_MSG: &str = "小程序二维码返回成功";
 #[openapi(paths(qr_code))]
 pub struct Doc;
 
-#[derive(ToSchema)]
-#[allow(dead_code)] // documents the input; `Input` reads it
-pub struct QrCodeInput {
+/// The input of `/api/qr_code`: query string, JSON body or form, on GET or POST.
+#[derive(Debug, Default, Deserialize, ToSchema, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QrCodeParams {
     /// `unlimited` (default, getwxacodeunlimit), `limited` (getwxacode) or `qrcode`
     /// (createwxaqrcode).
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(pattern = "^(unlimited|limited|qrcode)$")]
     kind: Option<String>,
     /// unlimited: up to 32 characters of `0-9a-zA-Z!#$&'()*+,/:;=?@-._~` (alias `query`).
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(max_length = 32)]
     scene: Option<String>,
     /// unlimited: a published page, no leading `/`, no query; default the home page
     /// (alias `path`).
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(max_length = 1024)]
     page: Option<String>,
     /// limited: up to 1024 characters; qrcode: up to 128 bytes; a query may follow `?`
     /// (alias `page`).
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(max_length = 1024)]
     path: Option<String>,
     /// limited/qrcode: appended to `path` after `?`.
+    #[serde(default, deserialize_with = "loose::text")]
     query: Option<String>,
     /// 280..1280 pixels, default 430.
+    #[serde(default, deserialize_with = "loose::int")]
+    #[param(minimum = 280, maximum = 1280)]
     width: Option<i64>,
     /// unlimited, limited: `release` (default), `trial` or `develop`.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(pattern = "^(release|trial|develop)$")]
     env_version: Option<String>,
     /// unlimited: default true; false allows unpublished pages.
+    #[serde(default, deserialize_with = "loose::flag")]
     check_path: Option<bool>,
     /// unlimited, limited: default false.
+    #[serde(default, deserialize_with = "loose::flag")]
     auto_color: Option<bool>,
-    /// unlimited, limited: `{"r":0,"g":0,"b":0}` (0..255 each), or `#rrggbb`.
+    /// unlimited, limited: `{"r":0,"g":0,"b":0}` (0..255 each), or `#rrggbb`; a form
+    /// may send `line_color[r]`, `line_color[g]` and `line_color[b]`.
+    #[serde(default, deserialize_with = "loose::any")]
+    #[schema(value_type = Option<Object>)]
+    #[param(value_type = Option<String>)]
     line_color: Option<Value>,
+    #[serde(default, rename = "line_color[r]", deserialize_with = "loose::any")]
+    #[schema(ignore)]
+    #[param(ignore)]
+    line_color_r: Option<Value>,
+    #[serde(default, rename = "line_color[g]", deserialize_with = "loose::any")]
+    #[schema(ignore)]
+    #[param(ignore)]
+    line_color_g: Option<Value>,
+    #[serde(default, rename = "line_color[b]", deserialize_with = "loose::any")]
+    #[schema(ignore)]
+    #[param(ignore)]
+    line_color_b: Option<Value>,
     /// unlimited, limited: transparent background (PNG).
+    #[serde(default, deserialize_with = "loose::flag")]
     is_hyaline: Option<bool>,
-    /// `base64` adds the image inline.
+    /// `base64` adds the image inline; `url` (default) does not.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(pattern = "^(url|base64)$")]
     format: Option<String>,
-    /// Config name of the mini program; default `wechat.default_app`.
+    /// Config name of the mini program; default `wechat.default_app`. Not with `appid`.
+    #[serde(default, deserialize_with = "loose::text")]
     app: Option<String>,
+    /// An Open Platform authorizer's appid (`wx` and 16 letters or digits) to act for,
+    /// when `open_platform` is enabled. Not with `app`.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(pattern = "^wx[0-9a-zA-Z]{16}$")]
+    appid: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,19 +135,8 @@ impl<'a> QrCodeData<'a> {
 /// A mini-program code for a page and scene (or a path), stored and served under
 /// `/image/`. Input from the query string, a JSON body or a form body.
 #[utoipa::path(method(get, post), path = "/api/qr_code", tag = "codes",
-    params(("kind" = Option<String>, Query, description = "unlimited | limited | qrcode",
-                pattern = "^(unlimited|limited|qrcode)$"),
-           ("scene" = Option<String>, Query, description = "unlimited: required, up to 32 characters",
-                max_length = 32),
-           ("page" = Option<String>, Query, description = "unlimited: published page without leading /",
-                max_length = 1024),
-           ("path" = Option<String>, Query, description = "limited (1024 chars) / qrcode (128 bytes)",
-                max_length = 1024),
-           ("width" = Option<i64>, Query, description = "280..1280, default 430",
-                minimum = 280, maximum = 1280),
-           ("format" = Option<String>, Query, description = "base64 adds the image inline",
-                pattern = "^(url|base64)$")),
-    request_body(content = QrCodeInput, description = "the same fields as JSON or a form"),
+    params(QrCodeParams),
+    request_body(content = QrCodeParams, description = "the same fields as JSON or a form"),
     responses(
         (status = 200, body = Envelope<QrCodeData>),
         (status = 400, description = "a bad parameter; data.field names it (code 400)"),
@@ -115,11 +146,11 @@ impl<'a> QrCodeData<'a> {
     ))]
 pub async fn qr_code(
     req: HttpRequest,
-    input: Input,
+    Params(params): Params<QrCodeParams>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let target = app_param::target(&input, &ctx).await?;
-    let (spec, inline) = parse(&input)?;
+    let target = app_param::target(Acting::new(&params.app, &params.appid), &ctx).await?;
+    let (spec, inline) = params.spec()?;
     let caller = caller::caller(&req, &ctx);
     let admit = caller::admit(&ctx, &caller);
     let codes = &ctx.codes;
@@ -186,60 +217,50 @@ fn inline_body(code: &StoredCode, cached: bool, image: &[u8]) -> Bytes {
 
 const FIELD: &[u8] = b",\"base64\":\"";
 
-/// The request's code parameters and whether the image goes inline.
-fn parse(input: &Input) -> AppResult<(CodeSpec, bool)> {
-    let inline = match text(input, "format")?.as_deref() {
-        None | Some("url") => false,
-        Some("base64") => true,
-        Some(_) => return Err(AppError::invalid("format", "必须是 base64 或 url")),
-    };
-    let kind = text(input, "kind")?;
-    let page = text(input, "page")?;
-    let path = text(input, "path")?;
-    let scene = text(input, "scene")?;
-    let query = text(input, "query")?;
-    let env_version = text(input, "env_version")?;
-    let bracketed = bracketed_color(input);
-    let raw = RawCode {
-        kind: kind.as_deref(),
-        page: page.as_deref(),
-        path: path.as_deref(),
-        scene: scene.as_deref(),
-        query: query.as_deref(),
-        width: input.i64("width")?,
-        env_version: env_version.as_deref(),
-        check_path: input.bool("check_path")?,
-        auto_color: input.bool("auto_color")?,
-        line_color: input.raw("line_color").or(bracketed.as_ref()),
-        is_hyaline: input.bool("is_hyaline")?,
-    };
-    Ok((CodeSpec::parse(&raw)?, inline))
-}
-
-/// A string field, borrowed when it is one; empty counts as absent (forms send them).
-fn text<'a>(input: &'a Input, key: &'static str) -> AppResult<Option<Cow<'a, str>>> {
-    match input.raw(key) {
-        None => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(Cow::Borrowed(s))),
-        Some(Value::Number(n)) => Ok(Some(Cow::Owned(n.to_string()))),
-        Some(_) => Err(AppError::invalid(key, "必须是字符串")),
+impl QrCodeParams {
+    /// The checked code parameters and whether the image goes inline. Empty strings
+    /// count as absent: forms send them.
+    fn spec(&self) -> AppResult<(CodeSpec, bool)> {
+        let inline = match text(&self.format) {
+            None | Some("url") => false,
+            Some("base64") => true,
+            Some(_) => return Err(AppError::invalid("format", "必须是 base64 或 url")),
+        };
+        let bracketed = self.bracketed_color();
+        let raw = RawCode {
+            kind: text(&self.kind),
+            page: text(&self.page),
+            path: text(&self.path),
+            scene: text(&self.scene),
+            query: text(&self.query),
+            width: self.width,
+            env_version: text(&self.env_version),
+            check_path: self.check_path,
+            auto_color: self.auto_color,
+            line_color: self.line_color.as_ref().or(bracketed.as_ref()),
+            is_hyaline: self.is_hyaline,
+        };
+        Ok((CodeSpec::parse(&raw)?, inline))
     }
-}
 
-/// `line_color[r]=..&line_color[g]=..` (PHP-style form fields) as an object.
-fn bracketed_color(input: &Input) -> Option<Value> {
-    let mut map = Map::new();
-    for (key, channel) in [
-        ("line_color[r]", "r"),
-        ("line_color[g]", "g"),
-        ("line_color[b]", "b"),
-    ] {
-        if let Some(v) = input.raw(key) {
-            map.insert(channel.to_owned(), v.clone());
+    /// `line_color[r]=..&line_color[g]=..` (PHP-style form fields) as an object.
+    fn bracketed_color(&self) -> Option<Value> {
+        let mut map = Map::new();
+        for (channel, v) in [
+            ("r", &self.line_color_r),
+            ("g", &self.line_color_g),
+            ("b", &self.line_color_b),
+        ] {
+            if let Some(v) = v {
+                map.insert(channel.to_owned(), v.clone());
+            }
         }
+        (!map.is_empty()).then_some(Value::Object(map))
     }
-    (!map.is_empty()).then_some(Value::Object(map))
+}
+
+fn text(value: &Option<String>) -> Option<&str> {
+    value.as_deref().filter(|s| !s.is_empty())
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -4,16 +4,17 @@ use std::borrow::Cow;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::app::AppContext;
-use crate::controllers::{app_param, auth, caller};
+use crate::controllers::app_param::{self, Acting};
+use crate::controllers::{auth, caller};
 use crate::domain::users::{EncryptedPhone, OneTimeCode, Phone, PhoneProof};
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
-use crate::input::Input;
+use crate::input::{Params, loose, required};
 use crate::services::admission::Work;
 use crate::services::users::{LoggedIn, Session};
 
@@ -28,26 +29,39 @@ const PHONE_CODE_SPENT: &str =
 #[openapi(paths(login, bind_phone))]
 pub struct Doc;
 
-#[derive(ToSchema)]
-#[allow(dead_code)] // documents the input; `Input` reads it
+/// The input of `/api/login` (JSON, form or query string).
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginBody {
-    /// `wx.login`'s code: single use, valid 5 minutes; at most 128 characters.
-    code: String,
+    /// `wx.login`'s code: single use, valid 5 minutes; at most 128 characters. Required.
+    #[serde(default, deserialize_with = "loose::text")]
+    #[schema(value_type = String, max_length = 128)]
+    code: Option<String>,
     /// Config name of the mini program; default `wechat.default_app`.
+    #[serde(default, deserialize_with = "loose::text")]
     app: Option<String>,
+    /// Refused: an authorizer's users log in through the component.
+    #[serde(default, deserialize_with = "loose::text")]
+    appid: Option<String>,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)] // documents the input; `Input` reads it
+/// The input of `/api/bind_phone` (JSON, form or query string).
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct BindPhoneBody {
     /// The getPhoneNumber button's code (`e.detail.code`, not wx.login's); or instead:
+    #[serde(default, deserialize_with = "loose::text")]
     code: Option<String>,
     /// The older flow: `e.detail.encryptedData` (base64, at most 4096 characters) ...
+    #[serde(default, deserialize_with = "loose::text")]
     encrypted_data: Option<String>,
     /// ... and `e.detail.iv` (base64 of 16 bytes).
+    #[serde(default, deserialize_with = "loose::text")]
     iv: Option<String>,
     /// Must name the app of the session when given.
+    #[serde(default, deserialize_with = "loose::text")]
     app: Option<String>,
+    /// Must be the session's app when given (an authorizer's appid).
+    #[serde(default, deserialize_with = "loose::text")]
+    appid: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -89,15 +103,15 @@ impl From<LoggedIn> for LoginData {
     ))]
 pub async fn login(
     req: HttpRequest,
-    input: Input,
+    Params(body): Params<LoginBody>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
-    let target = app_param::target(&input, &ctx).await?;
+    let target = app_param::target(Acting::new(&body.app, &body.appid), &ctx).await?;
     if target.source == app_param::TokenSource::Authorizer {
         // An authorizer's users log in through the component (sns/component/jscode2session).
         return Err(AppError::invalid("appid", "暂不支持代授权小程序登录"));
     }
-    let code = OneTimeCode::parse("code", input.required_str("code")?)?;
+    let code = OneTimeCode::parse("code", required("code", body.code)?)?;
     let caller = caller::caller(&req, &ctx);
     caller::admit(&ctx, &caller).check(Work::Other).await?;
     match ctx.users.login(&target, &code).await {
@@ -120,12 +134,12 @@ pub async fn login(
     ))]
 pub async fn bind_phone(
     req: HttpRequest,
-    input: Input,
+    Params(body): Params<BindPhoneBody>,
     ctx: web::Data<AppContext>,
 ) -> AppResult<HttpResponse> {
     let session = ctx.users.authenticate(auth::bearer(&req)).await?;
-    let app = session_app(&input, &ctx, &session).await?;
-    let proof = phone_proof(&input)?;
+    let app = session_app(Acting::new(&body.app, &body.appid), &ctx, &session).await?;
+    let proof = body.proof()?;
     let caller = caller::caller(&req, &ctx);
     caller::admit(&ctx, &caller).check(Work::Other).await?;
     match ctx.users.bind_phone(&session, &app, &proof).await {
@@ -135,9 +149,13 @@ pub async fn bind_phone(
 }
 
 /// The session's app. `app=` may repeat it; naming another app is a 400.
-async fn session_app(input: &Input, ctx: &AppContext, session: &Session) -> AppResult<String> {
-    if input.has("app") || input.has("appid") {
-        let target = app_param::target(input, ctx).await?;
+async fn session_app(
+    acting: Acting<'_>,
+    ctx: &AppContext,
+    session: &Session,
+) -> AppResult<String> {
+    if acting.is_named() {
+        let target = app_param::target(acting, ctx).await?;
         if target.app_id != session.app_id {
             return Err(AppError::invalid("app", "与登录会话的小程序不一致"));
         }
@@ -149,9 +167,10 @@ async fn session_app(input: &Input, ctx: &AppContext, session: &Session) -> AppR
         .ok_or(AppError::Unauthorized)
 }
 
-fn phone_proof(input: &Input) -> AppResult<PhoneProof> {
-    let code = input.str("code")?.filter(|c| !c.is_empty());
-    let data = input.str("encrypted_data")?.filter(|d| !d.is_empty());
+impl BindPhoneBody {
+    fn proof(self) -> AppResult<PhoneProof> {
+    let code = self.code.filter(|c| !c.is_empty());
+    let data = self.encrypted_data.filter(|d| !d.is_empty());
     match (code, data) {
         (Some(_), Some(_)) => Err(AppError::invalid(
             "encrypted_data",
@@ -159,13 +178,14 @@ fn phone_proof(input: &Input) -> AppResult<PhoneProof> {
         )),
         (Some(code), None) => Ok(PhoneProof::Code(OneTimeCode::parse("code", code)?)),
         (None, Some(data)) => {
-            let iv = input.required_str("iv")?;
+            let iv = required("iv", self.iv)?;
             Ok(PhoneProof::Encrypted(EncryptedPhone::parse(&data, &iv)?))
         }
         (None, None) => Err(AppError::invalid(
             "code",
             "不能为空(或改用 encrypted_data 和 iv)",
         )),
+    }
     }
 }
 

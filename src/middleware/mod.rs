@@ -215,7 +215,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::input::Input;
+    use crate::input::{Params, loose};
 
     async fn panics() -> HttpResponse {
         panic!("boom: secret internals")
@@ -223,17 +223,22 @@ mod tests {
 
     #[derive(serde::Deserialize)]
     struct Typed {
-        #[allow(dead_code)]
         n: u32,
     }
 
-    async fn typed(_: web::Json<Typed>) -> HttpResponse {
-        HttpResponse::Ok().finish()
+    async fn typed(body: web::Json<Typed>) -> HttpResponse {
+        HttpResponse::Ok().body(body.n.to_string())
     }
 
-    async fn width(input: Input) -> Result<HttpResponse, AppError> {
-        let w = input
-            .i64("width")?
+    #[derive(serde::Deserialize)]
+    struct Width {
+        #[serde(default, deserialize_with = "loose::int")]
+        width: Option<i64>,
+    }
+
+    async fn width(Params(p): Params<Width>) -> Result<HttpResponse, AppError> {
+        let w = p
+            .width
             .ok_or_else(|| AppError::invalid("width", "不能为空"))?;
         Ok(crate::envelope::ok("ok", w))
     }

@@ -4,6 +4,8 @@
 //! are picked from an index alone (every filter has one ending in `created_at`, migration
 //! 0005), then only those rows are read, so a deep page walks index entries, not rows.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
@@ -330,4 +332,68 @@ async fn count(db: &Db, table: &str, w: &Where) -> Result<i64, sqlx::Error> {
     let sql = format!("SELECT COUNT(*) FROM {table}{}", w.sql);
     let (n,): (i64,) = w.bind(db.query(&sql)).fetch_one(db.pool()).await?;
     Ok(n)
+}
+
+/// The times of an app's stored token, without the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenTimes {
+    pub expires_at: i64,
+    pub refreshed_at: i64,
+    pub refresh_count: i64,
+}
+
+/// What `/admin/stats` shows of each app, read in one statement.
+#[derive(Debug, Default)]
+pub struct AppRows {
+    /// By appid: the stored token of the given kind.
+    pub tokens: HashMap<String, TokenTimes>,
+    /// By appid: `(used, exhausted_at)` of the lifetime code quota.
+    pub quotas: HashMap<String, (i64, i64)>,
+}
+
+/// The `kind` tokens of `token_ids` and the code quota of `quota_ids`, in one statement
+/// whatever the number of apps.
+pub async fn app_rows(
+    db: &Db,
+    kind: &str,
+    token_ids: &[&str],
+    quota_ids: &[&str],
+) -> Result<AppRows, sqlx::Error> {
+    let mut n = 1; // $1 is the kind
+    let mut list = |len: usize| {
+        let marks: Vec<String> = (0..len).map(|i| format!("${}", n + 1 + i)).collect();
+        n += len;
+        if marks.is_empty() {
+            "(NULL)".to_owned()
+        } else {
+            format!("({})", marks.join(", "))
+        }
+    };
+    let sql = format!(
+        "SELECT 'token', app_id, expires_at, refreshed_at, refresh_count FROM access_tokens \
+         WHERE kind = $1 AND app_id IN {} \
+         UNION ALL SELECT 'quota', app_id, used, exhausted_at, used FROM code_quota \
+         WHERE app_id IN {}",
+        list(token_ids.len()),
+        list(quota_ids.len())
+    );
+    let mut query = db.query(&sql).bind(kind);
+    for id in token_ids.iter().chain(quota_ids) {
+        query = query.bind(*id);
+    }
+    let rows: Vec<(String, String, i64, i64, i64)> = query.fetch_all(db.pool()).await?;
+    let mut out = AppRows::default();
+    for (what, app_id, a, b, c) in rows {
+        if what == "token" {
+            let times = TokenTimes {
+                expires_at: a,
+                refreshed_at: b,
+                refresh_count: c,
+            };
+            out.tokens.insert(app_id, times);
+        } else {
+            out.quotas.insert(app_id, (a, b));
+        }
+    }
+    Ok(out)
 }

@@ -116,6 +116,47 @@ async fn the_sqlite_file_and_its_folder_are_created_on_first_run() {
     app.finish().await;
 }
 
+/// Every `/api/` operation that answers a bad `appid=` with a 400 naming `appid` takes
+/// it, so the document must say so: as a query parameter or a body property.
+#[tokio::test]
+async fn every_route_that_takes_appid_documents_it() {
+    let app = TestApp::spawn(DbKind::Sqlite, "appid_documented").await.unwrap();
+    let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
+    let mut taking = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let url = app.url(&format!("{path}?appid=wx_not_an_appid"));
+            let res = app.client.request(method.clone(), url).send().await.unwrap();
+            let (status, body) = envelope(res).await;
+            if status == 400 && body["data"]["field"] == "appid" {
+                assert!(
+                    documents_appid(&doc, operation),
+                    "{method} {path} takes appid but does not document it"
+                );
+                taking.push(format!("{method} {path}"));
+            }
+        }
+    }
+    // qr_code, scheme_code, url_link and short_link on GET and POST, nfc_scheme, login.
+    assert_eq!(taking.len(), 10, "{taking:?}");
+    app.finish().await;
+}
+
+fn documents_appid(doc: &serde_json::Value, operation: &serde_json::Value) -> bool {
+    let in_query = operation["parameters"]
+        .as_array()
+        .is_some_and(|ps| ps.iter().any(|p| p["name"] == "appid"));
+    let mut schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+    if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+        schema = &doc["components"]["schemas"][name];
+    }
+    in_query || schema["properties"]["appid"].is_object()
+}
+
 /// The series of a scrape: every sample line without its value.
 fn series(text: &str) -> std::collections::BTreeSet<String> {
     text.lines()

@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use moka::future::Cache;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 
 use super::{List, app_filter, app_name, paging};
 use crate::app::AppContext;
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
-use crate::input::Input;
+use crate::input::{Params, loose};
 use crate::store::admin::{self, CodeFilter};
 use crate::store::codes::{self, CodeRow};
 
@@ -96,8 +97,43 @@ fn item(ctx: &AppContext, row: CodeRow) -> CodeItem {
     }
 }
 
-fn filter(input: &Input, ctx: &AppContext) -> AppResult<CodeFilter> {
-    let kind = match input.str("kind")?.filter(|s| !s.is_empty()) {
+/// The input of `/admin/codes` (query string).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CodesParams {
+    /// Configured app name (not with `app_id`).
+    #[serde(default, deserialize_with = "loose::text")]
+    app: Option<String>,
+    /// A WeChat appid, configured or not.
+    #[serde(default, deserialize_with = "loose::text")]
+    app_id: Option<String>,
+    /// `unlimited`, `limited` or `qrcode`.
+    #[serde(default, deserialize_with = "loose::text")]
+    kind: Option<String>,
+    /// The page or path starts with this (at most 1024 characters).
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(max_length = 1024)]
+    page_prefix: Option<String>,
+    /// This exact scene (at most 32 characters).
+    #[serde(default, deserialize_with = "loose::text")]
+    #[param(max_length = 32)]
+    scene: Option<String>,
+    /// Unix seconds, inclusive.
+    #[serde(default, deserialize_with = "loose::int")]
+    created_from: Option<i64>,
+    /// Unix seconds, inclusive.
+    #[serde(default, deserialize_with = "loose::int")]
+    created_to: Option<i64>,
+    /// From 1; default 1.
+    #[serde(default, deserialize_with = "loose::int")]
+    page: Option<i64>,
+    /// 1..100, default 20.
+    #[serde(default, deserialize_with = "loose::int")]
+    per_page: Option<i64>,
+}
+
+fn filter(p: CodesParams, ctx: &AppContext) -> AppResult<CodeFilter> {
+    let kind = match p.kind.filter(|s| !s.is_empty()) {
         None => None,
         Some(k) => Some(
             *KINDS
@@ -106,22 +142,21 @@ fn filter(input: &Input, ctx: &AppContext) -> AppResult<CodeFilter> {
                 .ok_or_else(|| AppError::invalid("kind", "必须是 unlimited、limited 或 qrcode"))?,
         ),
     };
-    let page_prefix = input.str("page_prefix")?.filter(|s| !s.is_empty());
+    let page_prefix = p.page_prefix.filter(|s| !s.is_empty());
     if page_prefix
         .as_ref()
         .is_some_and(|p| p.chars().count() > MAX_PAGE_CHARS)
     {
         return Err(AppError::invalid("page_prefix", "长度不能超过 1024"));
     }
-    let scene = input.str("scene")?.filter(|s| !s.is_empty());
+    let scene = p.scene.filter(|s| !s.is_empty());
     if scene
         .as_ref()
         .is_some_and(|s| s.chars().count() > MAX_SCENE_CHARS)
     {
         return Err(AppError::invalid("scene", "长度不能超过 32"));
     }
-    let created_from = input.i64("created_from")?;
-    let created_to = input.i64("created_to")?;
+    let (created_from, created_to) = (p.created_from, p.created_to);
     if created_from.is_some_and(|t| t < 0) {
         return Err(AppError::invalid("created_from", "必须是非负的 unix 秒"));
     }
@@ -131,7 +166,7 @@ fn filter(input: &Input, ctx: &AppContext) -> AppResult<CodeFilter> {
         }
     }
     Ok(CodeFilter {
-        app_id: app_filter(input, ctx)?,
+        app_id: app_filter(p.app.as_deref(), p.app_id, ctx)?,
         kind,
         page_prefix,
         scene,
@@ -142,17 +177,7 @@ fn filter(input: &Input, ctx: &AppContext) -> AppResult<CodeFilter> {
 
 /// Stored codes, newest first, with filters and paging.
 #[utoipa::path(get, path = "/admin/codes", tag = "admin",
-    params(
-        ("app" = Option<String>, Query, description = "configured app name (not with app_id)"),
-        ("app_id" = Option<String>, Query, description = "WeChat appid"),
-        ("kind" = Option<String>, Query, description = "unlimited | limited | qrcode"),
-        ("page_prefix" = Option<String>, Query, description = "page/path starts with this (<= 1024 chars)"),
-        ("scene" = Option<String>, Query, description = "exact scene (<= 32 chars)"),
-        ("created_from" = Option<i64>, Query, description = "unix seconds, inclusive"),
-        ("created_to" = Option<i64>, Query, description = "unix seconds, inclusive"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1..100, default 20"),
-    ),
+    params(CodesParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Envelope<List<CodeItem>>),
@@ -161,13 +186,13 @@ fn filter(input: &Input, ctx: &AppContext) -> AppResult<CodeFilter> {
         (status = 404, description = "admin disabled: admin.token is empty"),
     ))]
 pub async fn list(
-    input: Input,
+    Params(p): Params<CodesParams>,
     ctx: web::Data<AppContext>,
     totals: web::Data<TotalCache>,
 ) -> AppResult<HttpResponse> {
-    let request = paging(&input)?;
+    let request = paging(p.page, p.per_page)?;
     let paging = request.paging();
-    let filter = filter(&input, &ctx)?;
+    let filter = filter(p, &ctx)?;
     let db = &ctx.db;
     let total = match totals.0.get(&filter).await {
         Some((counted_at, counted)) => {

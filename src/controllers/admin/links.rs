@@ -1,14 +1,15 @@
 //! `GET /admin/links`: schemes, URL links and short links, newest first, with their expiry.
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 
 use super::{List, app_filter, app_name, paging};
 use crate::app::AppContext;
 use crate::controllers::app_param::for_app_id;
 use crate::envelope::{self, Envelope};
 use crate::error::{AppError, AppResult};
-use crate::input::Input;
+use crate::input::{Params, loose};
 use crate::services::token::now_unix;
 use crate::store::admin::{self, LinkFilter, LinkRow};
 
@@ -64,15 +65,30 @@ fn item(ctx: &AppContext, row: LinkRow, now: i64) -> LinkItem {
     }
 }
 
+/// The input of `/admin/links` (query string).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinksParams {
+    /// `scheme`, `url_link`, `short_link`, `plain_scheme` or `nfc_scheme`.
+    #[serde(default, deserialize_with = "loose::text")]
+    kind: Option<String>,
+    /// Configured app name (not with `app_id`).
+    #[serde(default, deserialize_with = "loose::text")]
+    app: Option<String>,
+    /// A WeChat appid, configured or not.
+    #[serde(default, deserialize_with = "loose::text")]
+    app_id: Option<String>,
+    /// From 1; default 1.
+    #[serde(default, deserialize_with = "loose::int")]
+    page: Option<i64>,
+    /// 1..100, default 20.
+    #[serde(default, deserialize_with = "loose::int")]
+    per_page: Option<i64>,
+}
+
 /// Links WeChat made for us, newest first.
 #[utoipa::path(get, path = "/admin/links", tag = "admin",
-    params(
-        ("app" = Option<String>, Query, description = "configured app name (not with app_id)"),
-        ("app_id" = Option<String>, Query, description = "WeChat appid"),
-        ("kind" = Option<String>, Query, description = "scheme | url_link | short_link"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1..100, default 20"),
-    ),
+    params(LinksParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Envelope<List<LinkItem>>),
@@ -80,10 +96,13 @@ fn item(ctx: &AppContext, row: LinkRow, now: i64) -> LinkItem {
         (status = 401, description = "missing or bad bearer"),
         (status = 404, description = "admin disabled: admin.token is empty"),
     ))]
-pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
-    let request = paging(&input)?;
+pub async fn list(
+    Params(p): Params<LinksParams>,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
+    let request = paging(p.page, p.per_page)?;
     let paging = request.paging();
-    let kind = match input.str("kind")?.filter(|s| !s.is_empty()) {
+    let kind = match p.kind.filter(|s| !s.is_empty()) {
         None => None,
         Some(k) => Some(*KINDS.iter().find(|known| **known == k).ok_or_else(|| {
             AppError::invalid(
@@ -93,7 +112,7 @@ pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpRes
         })?),
     };
     let filter = LinkFilter {
-        app_id: app_filter(&input, &ctx)?,
+        app_id: app_filter(p.app.as_deref(), p.app_id, &ctx)?,
         kind,
     };
     let total = admin::count_links(&ctx.db, &filter).await?;

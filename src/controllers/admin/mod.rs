@@ -18,13 +18,13 @@ use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::ExposeSecret;
-use serde::Serialize;
-use utoipa::OpenApi;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi};
 
 use crate::app::AppContext;
 use crate::controllers::{app_param, auth};
 use crate::error::{AppError, AppResult};
-use crate::input::Input;
+use crate::input::loose;
 use crate::store::admin::Paging;
 
 /// This module's part of the OpenAPI document (merged in `openapi.rs`).
@@ -139,24 +139,58 @@ impl PageRequest {
     }
 }
 
+/// The paging of a list (query string).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PagingParams {
+    /// From 1 (at most 10,000,000); default 1.
+    #[serde(default, deserialize_with = "loose::int")]
+    pub page: Option<i64>,
+    /// 1..100, default 20.
+    #[serde(default, deserialize_with = "loose::int")]
+    pub per_page: Option<i64>,
+}
+
+/// A list filtered by app, and its paging (query string).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Configured app name (not with `app_id`).
+    #[serde(default, deserialize_with = "loose::text")]
+    pub app: Option<String>,
+    /// A WeChat appid, configured or not (at most 64 characters).
+    #[serde(default, deserialize_with = "loose::text")]
+    pub app_id: Option<String>,
+    /// From 1 (at most 10,000,000); default 1.
+    #[serde(default, deserialize_with = "loose::int")]
+    pub page: Option<i64>,
+    /// 1..100, default 20.
+    #[serde(default, deserialize_with = "loose::int")]
+    pub per_page: Option<i64>,
+}
+
 /// `page` (from 1) and `per_page` (1..100, default 20), else a 400 naming the field.
-pub fn paging(input: &Input) -> AppResult<PageRequest> {
+pub fn paging(page: Option<i64>, per_page: Option<i64>) -> AppResult<PageRequest> {
     let request = PageRequest {
-        page: input.i64("page")?.unwrap_or(1),
-        per_page: input.i64("per_page")?.unwrap_or(DEFAULT_PER_PAGE),
+        page: page.unwrap_or(1),
+        per_page: per_page.unwrap_or(DEFAULT_PER_PAGE),
     };
     validator::Validate::validate(&request)?;
     Ok(request)
 }
 
 /// The appid to filter by: `app` (a configured name) or `app_id` (any appid); neither = all.
-pub fn app_filter(input: &Input, ctx: &AppContext) -> AppResult<Option<String>> {
-    let app_id = input.str("app_id")?.filter(|s| !s.is_empty());
-    if input.has("app") {
+pub fn app_filter(
+    app: Option<&str>,
+    app_id: Option<String>,
+    ctx: &AppContext,
+) -> AppResult<Option<String>> {
+    let app_id = app_id.filter(|s| !s.is_empty());
+    if app.is_some() {
         if app_id.is_some() {
             return Err(AppError::invalid("app_id", "不能与 app 同时使用"));
         }
-        return Ok(Some(app_param::configured(input, ctx)?.app_id));
+        return Ok(Some(app_param::configured(app, ctx)?.app_id));
     }
     if let Some(id) = &app_id {
         if id.chars().count() > 64 {

@@ -9,7 +9,7 @@ use crate::envelope::{self, Envelope};
 use crate::error::AppResult;
 use crate::services::gateway::GatewayView;
 use crate::services::token::now_unix;
-use crate::store::codes;
+use crate::store::admin;
 use crate::wechat::call_stats::ApiCalls;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -67,32 +67,43 @@ pub async fn show(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
     let now = now_unix();
     let tokens = &ctx.mini_program.tokens;
     let limit = i64::try_from(ctx.settings.codes.limited_quota).unwrap_or(i64::MAX);
-    let mut apps = Vec::new();
-    for (name, app) in &ctx.settings.wechat.mini_program {
-        if !tokens.knows(name) {
-            continue;
-        }
-        let stored = tokens.stored(name).await?;
-        let (used, exhausted_at) = codes::quota(&ctx.db, &app.app_id).await?;
-        apps.push(AppStats {
-            app: name.clone(),
-            app_id: app.app_id.clone(),
-            token: TokenState {
-                mode: tokens.mode().as_str(),
-                stored: stored.is_some(),
-                expires_at: stored.as_ref().map(|t| t.expires_at),
-                expires_in: stored.as_ref().map_or(0, |t| (t.expires_at - now).max(0)),
-                refreshed_at: stored.as_ref().map(|t| t.refreshed_at),
-                refresh_count: stored.as_ref().map_or(0, |t| t.refresh_count),
-            },
-            quota: Quota {
-                used,
-                limit,
-                left: (limit - used).max(0),
-                exhausted_at,
-            },
-        });
-    }
+    let served: Vec<_> = ctx
+        .settings
+        .wechat
+        .mini_program
+        .iter()
+        .filter_map(|(name, app)| Some((name, app, tokens.cell(name).ok()?)))
+        .collect();
+    // Every app's token and quota in one statement: the page polls this.
+    let kind = served.first().map_or("", |(_, _, cell)| cell.kind());
+    let token_ids: Vec<&str> = served.iter().map(|(_, _, cell)| cell.app_id()).collect();
+    let quota_ids: Vec<&str> = served.iter().map(|(_, app, _)| app.app_id.as_str()).collect();
+    let rows = admin::app_rows(&ctx.db, kind, &token_ids, &quota_ids).await?;
+    let apps = served
+        .into_iter()
+        .map(|(name, app, cell)| {
+            let stored = rows.tokens.get(cell.app_id());
+            let (used, exhausted_at) = rows.quotas.get(&app.app_id).copied().unwrap_or((0, 0));
+            AppStats {
+                app: name.clone(),
+                app_id: app.app_id.clone(),
+                token: TokenState {
+                    mode: tokens.mode().as_str(),
+                    stored: stored.is_some(),
+                    expires_at: stored.map(|t| t.expires_at),
+                    expires_in: stored.map_or(0, |t| (t.expires_at - now).max(0)),
+                    refreshed_at: stored.map(|t| t.refreshed_at),
+                    refresh_count: stored.map_or(0, |t| t.refresh_count),
+                },
+                quota: Quota {
+                    used,
+                    limit,
+                    left: (limit - used).max(0),
+                    exhausted_at,
+                },
+            }
+        })
+        .collect();
     let upstream = ctx.mini_program.client.call_stats().last_24h(now);
     let gateway = ctx.gateway.view();
     Ok(envelope::ok(

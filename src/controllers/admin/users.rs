@@ -4,12 +4,12 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::{List, app_filter, app_name, paging};
+use super::{List, ListParams, app_filter, app_name, paging};
 use crate::app::AppContext;
 use crate::domain::users::mask_phone;
 use crate::envelope::{self, Envelope};
 use crate::error::AppResult;
-use crate::input::Input;
+use crate::input::Params;
 use crate::store::admin::{self, UserRow};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -48,12 +48,7 @@ fn item(ctx: &AppContext, row: UserRow) -> UserItem {
 
 /// Users, newest first, phones masked.
 #[utoipa::path(get, path = "/admin/users", tag = "admin",
-    params(
-        ("app" = Option<String>, Query, description = "configured app name (not with app_id)"),
-        ("app_id" = Option<String>, Query, description = "WeChat appid"),
-        ("page" = Option<i64>, Query, description = "from 1"),
-        ("per_page" = Option<i64>, Query, description = "1..100, default 20"),
-    ),
+    params(ListParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Envelope<List<UserItem>>),
@@ -61,10 +56,13 @@ fn item(ctx: &AppContext, row: UserRow) -> UserItem {
         (status = 401, description = "missing or bad bearer"),
         (status = 404, description = "admin disabled: admin.token is empty"),
     ))]
-pub async fn list(input: Input, ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
-    let request = paging(&input)?;
+pub async fn list(
+    Params(p): Params<ListParams>,
+    ctx: web::Data<AppContext>,
+) -> AppResult<HttpResponse> {
+    let request = paging(p.page, p.per_page)?;
     let paging = request.paging();
-    let app_id = app_filter(&input, &ctx)?;
+    let app_id = app_filter(p.app.as_deref(), p.app_id, &ctx)?;
     let total = admin::count_users(&ctx.db, app_id.as_deref()).await?;
     let rows = if paging.offset < total {
         admin::users(&ctx.db, app_id.as_deref(), paging).await?

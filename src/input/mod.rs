@@ -13,75 +13,29 @@ use serde_json::{Map, Value};
 
 use crate::error::AppError;
 
+pub mod loose;
+mod params;
+
+pub use params::Params;
+
+/// A value that must be given and not be empty.
+pub fn required(field: &'static str, value: Option<String>) -> Result<String, AppError> {
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| AppError::invalid(field, "不能为空"))
+}
+
 /// Largest body any route accepts.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Named input values. Form and query values arrive as strings; the typed getters accept
-/// either a JSON value of the right type or its string spelling.
+/// The request's named values, before a route's `Params` type reads them. Form and query
+/// values arrive as strings.
 #[derive(Debug, Default, Clone)]
 pub struct Input(Map<String, Value>);
 
 impl Input {
-    pub fn from_map(map: Map<String, Value>) -> Self {
-        Input(map)
-    }
-
-    pub fn has(&self, key: &str) -> bool {
-        self.0.get(key).is_some_and(|v| !v.is_null())
-    }
-
-    pub fn raw(&self, key: &str) -> Option<&Value> {
-        self.0.get(key).filter(|v| !v.is_null())
-    }
-
-    /// A string value; numbers are accepted and spelled out.
-    pub fn str(&self, key: &'static str) -> Result<Option<String>, AppError> {
-        match self.raw(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(AppError::invalid(key, "必须是字符串")),
-        }
-    }
-
-    pub fn required_str(&self, key: &'static str) -> Result<String, AppError> {
-        match self.str(key)? {
-            Some(s) if !s.is_empty() => Ok(s),
-            _ => Err(AppError::invalid(key, "不能为空")),
-        }
-    }
-
-    /// An integer value, from a JSON number or a decimal string.
-    pub fn i64(&self, key: &'static str) -> Result<Option<i64>, AppError> {
-        let bad = || AppError::invalid(key, "必须是整数");
-        match self.raw(key) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(bad),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
-            Some(_) => Err(bad()),
-        }
-    }
-
-    /// A boolean from `true`/`false`, `1`/`0`, or their string spellings.
-    pub fn bool(&self, key: &'static str) -> Result<Option<bool>, AppError> {
-        let bad = || AppError::invalid(key, "必须是布尔值(true/false)");
-        match self.raw(key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::Number(n)) => match n.as_i64() {
-                Some(0) => Ok(Some(false)),
-                Some(1) => Ok(Some(true)),
-                _ => Err(bad()),
-            },
-            Some(Value::String(s)) => match s.as_str() {
-                "true" | "1" => Ok(Some(true)),
-                "false" | "0" => Ok(Some(false)),
-                "" => Ok(None),
-                _ => Err(bad()),
-            },
-            Some(_) => Err(bad()),
-        }
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
     }
 
     async fn read(req: HttpRequest, payload: Payload) -> Result<Input, AppError> {
@@ -183,15 +137,30 @@ impl FromRequest for Input {
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
+    use serde::Deserialize;
 
-    async fn read(req: TestRequest) -> Result<Input, AppError> {
+    #[derive(Debug, Deserialize)]
+    struct Code {
+        #[serde(default, deserialize_with = "loose::text")]
+        path: Option<String>,
+        #[serde(default, deserialize_with = "loose::text")]
+        scene: Option<String>,
+        #[serde(default, deserialize_with = "loose::int")]
+        width: Option<i64>,
+        #[serde(default, deserialize_with = "loose::flag")]
+        is_hyaline: Option<bool>,
+    }
+
+    async fn read(req: TestRequest) -> Result<Code, AppError> {
         let (req, mut payload) = req.to_http_parts();
-        Input::from_request(&req, &mut payload).await
+        Params::<Code>::from_request(&req, &mut payload)
+            .await
+            .map(|p| p.0)
     }
 
     #[actix_web::test]
     async fn json_body_overrides_the_query_string() {
-        let input = read(
+        let code = read(
             TestRequest::post()
                 .uri("/x?path=a&width=300")
                 .insert_header((CONTENT_TYPE, "application/json"))
@@ -199,17 +168,14 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(
-            input.str("path").unwrap().as_deref(),
-            Some("pages/index/index")
-        );
-        assert_eq!(input.i64("width").unwrap(), Some(300));
-        assert_eq!(input.bool("is_hyaline").unwrap(), Some(true));
+        assert_eq!(code.path.as_deref(), Some("pages/index/index"));
+        assert_eq!(code.width, Some(300));
+        assert_eq!(code.is_hyaline, Some(true));
     }
 
     #[actix_web::test]
     async fn form_bodies_are_read_like_json() {
-        let input = read(
+        let code = read(
             TestRequest::post()
                 .insert_header((
                     CONTENT_TYPE,
@@ -219,9 +185,21 @@ mod tests {
         )
         .await
         .unwrap();
-        assert_eq!(input.str("scene").unwrap().as_deref(), Some("a=1"));
-        assert_eq!(input.i64("width").unwrap(), Some(430));
-        assert_eq!(input.bool("is_hyaline").unwrap(), Some(false));
+        assert_eq!(code.scene.as_deref(), Some("a=1"));
+        assert_eq!(code.width, Some(430));
+        assert_eq!(code.is_hyaline, Some(false));
+    }
+
+    #[actix_web::test]
+    async fn a_query_string_alone_is_read_at_once() {
+        let code = read(TestRequest::get().uri("/x?width=280&scene=&width=300"))
+            .await
+            .unwrap();
+        // The last of a repeated key wins, as in PHP.
+        assert_eq!(code.width, Some(300));
+        assert_eq!(code.scene.as_deref(), Some(""));
+        let bad = read(TestRequest::get().uri("/x?width=wide")).await;
+        assert!(matches!(bad, Err(AppError::Invalid { field, .. }) if field == "width"));
     }
 
     #[actix_web::test]
@@ -243,24 +221,6 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn typed_getters_name_the_field_on_bad_values() {
-        let input = Input::from_map(
-            serde_json::json!({"width": "wide", "flag": "yes", "path": [1]})
-                .as_object()
-                .cloned()
-                .unwrap(),
-        );
-        for (err, field) in [
-            (input.i64("width").unwrap_err(), "width"),
-            (input.bool("flag").unwrap_err(), "flag"),
-            (input.str("path").unwrap_err(), "path"),
-            (input.required_str("missing").unwrap_err(), "missing"),
-        ] {
-            assert!(matches!(err, AppError::Invalid { field: f, .. } if f == field));
-        }
-    }
-
-    #[actix_web::test]
     async fn bodies_over_one_mebibyte_are_refused() {
         let big = vec![b' '; MAX_BODY_BYTES + 1];
         let res = read(
@@ -270,5 +230,14 @@ mod tests {
         )
         .await;
         assert!(matches!(res, Err(AppError::PayloadTooLarge)));
+    }
+
+    #[test]
+    fn required_values_are_present_and_not_empty() {
+        assert_eq!(required("code", Some("x".into())).unwrap(), "x");
+        for missing in [None, Some(String::new())] {
+            let err = required("code", missing).unwrap_err();
+            assert!(matches!(err, AppError::Invalid { field, .. } if field == "code"));
+        }
     }
 }
