@@ -10,7 +10,7 @@ use wxa_backend::domain::codes::{CodeSpec, RawCode};
 use wxa_backend::domain::target::Target;
 use wxa_backend::services::admission::Admit;
 use wxa_backend::services::codes::Wait;
-use wxa_backend::sim::Simulator;
+use wxa_sim::Simulator;
 
 const APP_ID: &str = "wx1111111111111111";
 

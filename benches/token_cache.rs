@@ -14,9 +14,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use wxa_backend::config::Settings;
 use wxa_backend::metrics::Metrics;
 use wxa_backend::services::token::TokenManager;
-use wxa_backend::sim::Simulator;
 use wxa_backend::store::Db;
 use wxa_backend::wechat::WechatClient;
+use wxa_sim::Simulator;
 
 fn cached_token(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -5,14 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use std::io::Write;
-use std::net::TcpListener;
-
 use crate::app::Application;
 use crate::config::Settings;
-use crate::sandbox;
+#[cfg(feature = "sim")]
+use crate::sandbox::{self, Sandbox};
 use crate::services::token::{mask_token, now_unix};
-use crate::sim::Simulator;
 use crate::store::Db;
 use crate::telemetry;
 
@@ -31,6 +28,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         /// Also start the WeChat simulator in-process and point the product at it.
+        #[cfg(feature = "sim")]
         #[arg(long)]
         sandbox: bool,
     },
@@ -43,6 +41,7 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Run the offline WeChat simulator alone.
+    #[cfg(feature = "sim")]
     Sim {
         /// Port on 127.0.0.1 (wins over server.port; 0 = any free port).
         #[arg(long)]
@@ -72,9 +71,10 @@ pub fn run() -> ExitCode {
     let config = match &cli.command {
         Command::Serve { config, .. }
         | Command::Migrate { config }
-        | Command::Sim { config, .. }
         | Command::Token { config, .. }
         | Command::Authorizers { config, .. } => config.as_deref(),
+        #[cfg(feature = "sim")]
+        Command::Sim { config, .. } => config.as_deref(),
         Command::Pregen(args) => args.config.as_deref(),
     };
     let settings = match Settings::load(config) {
@@ -97,8 +97,12 @@ pub fn run() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
+            #[cfg(feature = "sim")]
             Command::Serve { sandbox, .. } => serve(settings, sandbox).await,
+            #[cfg(not(feature = "sim"))]
+            Command::Serve { .. } => serve(settings).await,
             Command::Migrate { .. } => migrate(settings).await,
+            #[cfg(feature = "sim")]
             Command::Sim { port, .. } => sim(settings, port).await,
             Command::Token { app, .. } => token_state(settings, app).await,
             Command::Authorizers { recover, .. } => authorizers(settings, recover).await,
@@ -117,19 +121,15 @@ pub fn run() -> ExitCode {
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
-async fn serve(mut settings: Settings, sandbox: bool) -> CliResult {
+/// `sandbox` (the `sim` feature only): start the simulator in-process first and point the
+/// product at it.
+async fn serve(settings: Settings, #[cfg(feature = "sim")] sandbox: bool) -> CliResult {
     let started = std::time::Instant::now();
-    let mut admin_token = None;
-    let simulator = if sandbox {
-        sandbox::fill_demo_app(&mut settings);
-        admin_token = sandbox::fill_admin_token(&mut settings);
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let handle = Simulator::start(sandbox::sim_config(&settings), listener)?;
-        settings.wechat.base_url = handle.base_url();
-        // The simulator serves the authorization pages too.
-        settings.open_platform.login_page_base = handle.base_url();
-        settings.open_platform.mobile_page_base = handle.base_url();
-        Some(handle)
+    #[cfg(feature = "sim")]
+    let mut settings = settings;
+    #[cfg(feature = "sim")]
+    let sandbox = if sandbox {
+        Some(Sandbox::start(&mut settings)?)
     } else {
         None
     };
@@ -141,43 +141,17 @@ async fn serve(mut settings: Settings, sandbox: bool) -> CliResult {
         "wxa listening on http://{host}:{}",
         app.port()
     );
-    if let Some(sim) = &simulator {
-        let product = format!("http://{host}:{}", app.port());
-        print_sandbox_banner(&product, &sim.base_url(), admin_token.as_deref());
+    #[cfg(feature = "sim")]
+    if let Some(sandbox) = &sandbox {
+        sandbox.print_banner(&format!("http://{host}:{}", app.port()));
     }
     app.run_until_stopped().await?;
-    if let Some(sim) = simulator {
-        sim.stop().await;
+    #[cfg(feature = "sim")]
+    if let Some(sandbox) = sandbox {
+        sandbox.stop().await;
     }
     tracing::info!("wxa stopped");
     Ok(())
-}
-
-fn print_sandbox_banner(product: &str, sim: &str, admin_token: Option<&str>) {
-    // A token made for this run goes in the link (the page reads it from the fragment).
-    let admin = match admin_token {
-        Some(token) => format!("{product}/admin/#token={token}"),
-        None => format!("{product}/admin/  (admin.token as configured)"),
-    };
-    // Written whole, and a closed stdout is no reason to stop serving: `println!` panics
-    // when the reader of a pipe has gone.
-    let banner = format!(
-        "\nwxa-backend sandbox: offline, against the built-in WeChat simulator\n\
-         \x20 product      {product}/\n\
-         \x20 API docs     {product}/docs/\n\
-         \x20 H5 jump page {product}/scheme.html?path=pages/index/index\n\
-         \x20 admin page   {admin}\n\
-         \x20 simulator    {sim}/__sim/  (control API: docs/simulator.md)\n\
-         \x20 demo app     appid {demo}\n\
-         \x20 mint a wx.login code for /api/login:\n\
-         \x20   curl -s -X POST {sim}/__sim/login_codes -H 'content-type: application/json' \\\n\
-         \x20        -d '{{\"appid\":\"{demo}\",\"openid\":\"o_demo_user\"}}'\n",
-        demo = sandbox::DEMO_APP_ID,
-    );
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(banner.as_bytes()).and_then(|()| out.flush()) {
-        tracing::warn!(error = %e, "could not print the sandbox banner");
-    }
 }
 
 async fn authorizers(settings: Settings, recover: bool) -> CliResult {
@@ -246,16 +220,17 @@ async fn token_state(settings: Settings, only: Option<String>) -> CliResult {
     Ok(())
 }
 
+#[cfg(feature = "sim")]
 async fn sim(settings: Settings, port: Option<u16>) -> CliResult {
     let port = port.unwrap_or(settings.server.port);
-    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
     let config = sandbox::sim_config(&settings);
     if config.apps.is_empty() {
         tracing::warn!(
             "no [wechat.mini_program.*] app has an app_id; register apps via /__sim/apps"
         );
     }
-    let handle = Simulator::start(config, listener)?;
+    let handle = wxa_sim::Simulator::start(config, listener)?;
     tracing::info!(
         port = handle.port(),
         "wxa sim listening on {}",

@@ -1,7 +1,8 @@
 //! wxa-backend: the library behind the `wxa` binary.
 //!
 //! Data flows one way: `controllers` parse input and call `services`, which use the
-//! `wechat` client and the `store`. `sim` is the offline WeChat simulator, a room of its own.
+//! `wechat` client and the `store`. The offline WeChat simulator is a crate of its own,
+//! `wxa_sim` (crates/wxa-sim), behind the `sim` feature; `sandbox` wires it to the settings.
 
 pub mod app;
 pub mod cli;
@@ -16,9 +17,9 @@ pub mod middleware;
 pub mod openapi;
 pub mod pregen;
 pub mod redact;
+#[cfg(feature = "sim")]
 pub mod sandbox;
 pub mod services;
-pub mod sim;
 pub mod store;
 pub mod telemetry;
 pub mod wechat;

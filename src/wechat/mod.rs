@@ -1,13 +1,13 @@
 //! The one module that talks to WeChat: endpoints, the client and its tower stack, error
-//! classification, and the message crypto (shared with the simulator: it is checked
-//! against published vectors).
+//! classification. The message crypto (WXBizMsgCrypt, shared with the simulator and
+//! checked against published vectors) is its own crate, `wxa_msgcrypt`
+//! (crates/wxa-msgcrypt).
 pub mod api;
 pub mod call_stats;
 pub mod client;
 pub mod component;
 pub mod error;
 pub mod forward;
-pub mod msg_crypto;
 mod retry;
 mod transport;
 

@@ -9,7 +9,7 @@ use actix_web::dev::ServerHandle;
 use sqlx::Connection;
 use wxa_backend::app::{AppContext, Application};
 use wxa_backend::config::Settings;
-use wxa_backend::sim::{SimHandle, Simulator};
+use wxa_sim::{SimHandle, Simulator};
 
 #[derive(Clone, Copy, Debug)]
 pub enum DbKind {

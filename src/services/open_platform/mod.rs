@@ -15,6 +15,7 @@ use std::future::Future;
 use std::sync::{Arc, Weak};
 
 use secrecy::ExposeSecret;
+use wxa_msgcrypt::MsgCrypt;
 
 pub use authorizers::{AuthorizerView, PageKind};
 pub use push::PushParams;
@@ -23,7 +24,6 @@ pub use recover::Recovery;
 use crate::error::{AppError, AppResult};
 use crate::services::ServiceDeps;
 use crate::services::token::{self, AccessToken, TokenCell, TokenCells};
-use crate::wechat::msg_crypto::MsgCrypt;
 use crate::wechat::{WechatClient, WechatError};
 use replay::SeenPushes;
 use tokens::{AuthorizerSource, ComponentSource};

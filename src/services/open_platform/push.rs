@@ -5,12 +5,12 @@
 //! (400).
 
 use serde::Deserialize;
+use wxa_msgcrypt::CryptError;
 
 use super::OpenPlatformService;
 use crate::error::{AppError, AppResult};
 use crate::services::token::now_unix;
 use crate::store::open_platform as store;
-use crate::wechat::msg_crypto::CryptError;
 
 /// A push older than this is a replay.
 const MAX_AGE_SECS: i64 = 600;

@@ -3,7 +3,7 @@
 //! token, real token, app secret, login code or session_key in them.
 
 use serde_json::{Value, json};
-use wxa_backend::sim::{SimApp, SimConfig, Simulator};
+use wxa_sim::{SimApp, SimConfig, Simulator};
 
 use super::PHP_KEY;
 use crate::helpers::{TEST_APP_ID, TEST_SECRET};

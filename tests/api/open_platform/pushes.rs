@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use wxa_backend::services::token::now_unix;
-use wxa_backend::wechat::msg_crypto::MsgCrypt;
+use wxa_msgcrypt::MsgCrypt;
 
 use super::*;
 use crate::helpers::envelope;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sqlx::Connection;
-use wxa_backend::sim::{SimApp, SimConfig, Simulator};
+use wxa_sim::{SimApp, SimConfig, Simulator};
 
 use crate::helpers::{DbKind, FreshDb, TEST_APP_ID, TEST_SECRET};
 

@@ -16,7 +16,7 @@ use super::onetime::Refused;
 use super::push;
 use super::state::{SimState, lock};
 use super::token_store::{Issued, TokenKind};
-use crate::sim::SimComponent;
+use crate::SimComponent;
 
 /// The component APIs, by the name used in counters and faults.
 pub const TOKEN: &str = "cgi-bin/component/api_component_token";

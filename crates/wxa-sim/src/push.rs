@@ -3,11 +3,11 @@
 
 use rand::Rng;
 use serde::Deserialize;
+use wxa_msgcrypt::MsgCrypt;
 
 use super::authorizers::{self, AuthCode, Authorize};
 use super::onetime::random_alnum;
 use super::state::{SimState, lock};
-use crate::wechat::msg_crypto::MsgCrypt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]

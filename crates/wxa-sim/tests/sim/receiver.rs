@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use wxa_backend::wechat::msg_crypto::MsgCrypt;
+use wxa_msgcrypt::MsgCrypt;
 
 use crate::helpers::{AES_KEY, COMPONENT_APP_ID, COMPONENT_TOKEN};
 

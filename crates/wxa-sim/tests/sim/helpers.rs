@@ -4,7 +4,7 @@ use std::net::TcpListener;
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use wxa_backend::sim::{SimApp, SimComponent, SimConfig, SimHandle, Simulator};
+use wxa_sim::{SimApp, SimComponent, SimConfig, SimHandle, Simulator};
 
 pub const APP_ID: &str = "wx1111111111111111";
 pub const SECRET: &str = "secret-one";
