@@ -1,7 +1,7 @@
 //! wxa-backend: the library behind the `wxa` binary.
 //!
-//! Data flows one way: `controllers` parse input and call `services`, which use the
-//! `wechat` client and the `store`. `sim` is the offline WeChat simulator, a room of its own.
+//! Data flows one way: `controllers` parse input and call `services`, which call the
+//! `wechat` module (one typed function per WeChat endpoint) and the `store`. `sim` is the offline WeChat simulator, a room of its own.
 
 pub mod app;
 pub mod cli;
