@@ -107,6 +107,11 @@ impl Job {
         outcome
     }
 
+    #[tracing::instrument(
+        name = "code.make",
+        skip_all,
+        fields(app = %self.target.name, kind = self.spec.kind.as_str())
+    )]
     async fn make(&self, claim: &Claim) -> AppResult<(Arc<StoredCode>, Bytes)> {
         let svc = &self.service;
         // A store that is down would lose the code after WeChat made (and counted) it:

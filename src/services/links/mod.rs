@@ -223,6 +223,11 @@ impl LinkService {
     }
 
     /// Runs once per key however many requests wait for it.
+    #[tracing::instrument(
+        name = "link.make",
+        skip_all,
+        fields(app = %app.name, kind = key.target().kind)
+    )]
     async fn find_or_generate(
         &self,
         app: &Target,

@@ -60,6 +60,11 @@ impl TokenSource for MiniProgramSource {
 }
 
 impl MiniProgramSource {
+    #[tracing::instrument(
+        name = "token.refresh",
+        skip_all,
+        fields(app = %self.credentials.name, kind = self.mode.as_str(), rejected = rejected.is_some())
+    )]
     async fn fresh(
         &self,
         rejected: Option<&str>,

@@ -62,6 +62,11 @@ impl UserService {
     }
 
     /// `wx.login`'s code -> user (upserted by app and openid) and a new bearer session.
+    #[tracing::instrument(
+        name = "user.login",
+        skip_all,
+        fields(app = %target.name, kind = "jscode2session")
+    )]
     pub async fn login(&self, target: &Target, code: &OneTimeCode) -> AppResult<LoggedIn> {
         let secret = self
             .settings
@@ -167,6 +172,11 @@ impl UserService {
 
     /// Reads the phone (button code or encrypted data) and stores it on the session's user.
     /// A phone bound to another user of the same app is a 409.
+    #[tracing::instrument(
+        name = "user.bind_phone",
+        skip_all,
+        fields(app = %app, kind = proof.kind(), user_id = session.user_id)
+    )]
     pub async fn bind_phone(
         &self,
         session: &Session,
