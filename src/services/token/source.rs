@@ -1,6 +1,6 @@
 //! Where a fresh token comes from (`TokenSource`); for mini programs: WeChat's
-//! stable_token or classic token endpoint (`crate::wechat::tokens`), or, in `remote` mode, the central instance's
-//! `/internal` API.
+//! stable_token or classic token endpoint (`crate::wechat::tokens`), or, in `remote`
+//! mode, the central instance's `/internal` API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +15,11 @@ use super::{AccessToken, now_unix};
 use crate::config::TokenMode;
 use crate::error::AppError;
 use crate::metrics::{Metrics, TokenLabels};
-pub use crate::wechat::tokens::FreshToken;
 use crate::wechat::tokens::{self, AppCredentials};
 use crate::wechat::{WechatClient, WechatFault};
+
+/// What a token API (or the central instance) answered.
+pub use crate::wechat::tokens::FreshToken;
 
 /// WeChat ignores a second force_refresh within 30 s; so do we.
 const FORCE_SPACING: Duration = Duration::from_secs(30);

@@ -9,6 +9,8 @@ pub mod session;
 
 use std::sync::Arc;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use crate::config::Settings;
 use crate::domain::target::Target;
 use crate::domain::users::{OneTimeCode, Phone, PhoneInfo, PhoneProof, mask_openid};
@@ -21,7 +23,6 @@ use crate::store::users::{self as store, NewSession};
 use crate::wechat::WechatError;
 use crate::wechat::tokens::AppCredentials;
 use crate::wechat::users as wechat;
-use secrecy::{ExposeSecret, SecretString};
 
 pub struct UserService {
     settings: Arc<Settings>,
