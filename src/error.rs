@@ -5,20 +5,16 @@ use std::borrow::Cow;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 use serde_json::json;
 
 use crate::envelope;
+use crate::wechat::error::{Cause, LIMITS, WechatError};
+
+/// Where it has always been imported from; it belongs to the WeChat module.
+pub use crate::wechat::error::WechatFault;
 
 /// A store that is down is usually back (or failed over) within seconds.
 const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
-
-/// What WeChat said when it refused a call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct WechatFault {
-    pub errcode: i64,
-    pub errmsg: String,
-}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
@@ -57,9 +53,10 @@ pub enum AppError {
     /// WeChat answered with an errcode.
     #[error("wechat error {}: {}", .0.errcode, .0.errmsg)]
     Wechat(WechatFault),
-    /// WeChat could not be reached in time.
+    /// WeChat (or the central token server) could not be reached in time, or answered
+    /// something unreadable. The cause is kept as the source.
     #[error("wechat unreachable: {0}")]
-    Upstream(String),
+    Upstream(#[source] UpstreamError),
     /// Something we depend on is not ready (e.g. no component_verify_ticket yet).
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -89,7 +86,57 @@ impl From<validator::ValidationErrors> for AppError {
     }
 }
 
+/// Why an upstream gave no usable answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    /// WeChat itself: transport, timeout, HTTP 5xx, an unreadable answer.
+    #[error(transparent)]
+    Wechat(#[from] WechatError),
+    /// Not WeChat: the central token server, another instance holding the token lock.
+    #[error("{msg}")]
+    Other {
+        msg: Cow<'static, str>,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+/// WeChat's limit errcodes are a 429; its other errcodes a 5000 with the errcode as data;
+/// everything else a 5001 that keeps the error as its source.
+impl From<WechatError> for AppError {
+    fn from(e: WechatError) -> Self {
+        match e {
+            WechatError::Api(fault) if LIMITS.contains(&fault.errcode) => AppError::RateLimited {
+                msg: "微信接口调用频率或额度已达上限".into(),
+                wechat: Some(fault),
+                retry_after: None,
+            },
+            WechatError::Api(fault) => AppError::Wechat(fault),
+            e => AppError::Upstream(e.into()),
+        }
+    }
+}
+
 impl AppError {
+    /// A 5001 for an upstream that is not WeChat itself.
+    pub fn upstream(msg: impl Into<Cow<'static, str>>) -> Self {
+        AppError::Upstream(UpstreamError::Other {
+            msg: msg.into(),
+            source: None,
+        })
+    }
+
+    /// A 5001 for an upstream that is not WeChat itself, with the error behind it.
+    pub fn upstream_caused(
+        msg: impl Into<Cow<'static, str>>,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        AppError::Upstream(UpstreamError::Other {
+            msg: msg.into(),
+            source: Some(std::sync::Arc::new(cause)),
+        })
+    }
+
     pub fn invalid(
         field: impl Into<Cow<'static, str>>,
         rule: impl Into<Cow<'static, str>>,

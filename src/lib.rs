@@ -1,8 +1,10 @@
 //! wxa-backend: the library behind the `wxa` binary.
 //!
-//! Data flows one way: `controllers` parse input and call `services`, which use the
-//! `wechat` client and the `store`. The offline WeChat simulator is a crate of its own,
-//! `wxa_sim` (crates/wxa-sim), behind the `sim` feature; `sandbox` wires it to the settings.
+//! Data flows one way: `controllers` parse input into each route's params and call
+//! `services`, which call the `wechat` module (one typed function per WeChat endpoint) and
+//! the `store`; `domain` holds the checked values all of them share. The offline WeChat
+//! simulator is a crate of its own, `wxa_sim` (crates/wxa-sim), behind the `sim` feature;
+//! `sandbox` wires it to the settings. .ci/house checks which module imports which.
 
 pub mod app;
 pub mod cli;

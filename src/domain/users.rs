@@ -85,6 +85,16 @@ pub enum PhoneProof {
     Encrypted(EncryptedPhone),
 }
 
+impl PhoneProof {
+    /// How the phone is proven, for logs and spans (never the proof itself).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PhoneProof::Code(_) => "code",
+            PhoneProof::Encrypted(_) => "encrypted",
+        }
+    }
+}
+
 /// A phone as WeChat describes it: `getuserphonenumber`'s `phone_info`, or the decrypted
 /// `encryptedData`.
 #[derive(Deserialize)]

@@ -1,5 +1,9 @@
 //! `WechatClient`: the only thing that builds WeChat URLs and sends requests. A tower
 //! stack around reqwest: an overall deadline, retries with backoff, a concurrency cap.
+//!
+//! `get_json`, `post_json` and `post_image` are the building blocks of the typed
+//! endpoint functions (`tokens`, `codes`, `links`, `users`, `component`); services call
+//! those, never these.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,12 +19,11 @@ use tower::{ServiceBuilder, ServiceExt};
 
 use super::api::Api;
 use super::call_stats::CallStats;
-use super::error::WechatError;
+use super::error::{DecodeError, WechatError, WechatFault};
 use super::forward::{ForwardRequest, ForwardService, Forwarded, ForwardedBody};
 use super::retry::RetryPolicy;
 use super::transport::{HttpService, TransportError, WxRequest, WxResponse};
 use crate::config::WechatSettings;
-use crate::error::WechatFault;
 use crate::metrics::{Metrics, UpstreamLabels};
 
 /// Upstream calls in flight at once, across all apps.
@@ -116,7 +119,7 @@ impl WechatClient {
         query: &[(&str, &str)],
         body: &B,
     ) -> Result<T, WechatError> {
-        let body = serde_json::to_vec(body).map_err(|e| WechatError::Decode(e.to_string()))?;
+        let body = serde_json::to_vec(body).map_err(WechatError::shape)?;
         let res = self
             .send(api, Method::POST, query, Some(body.into()))
             .await?;
@@ -131,7 +134,7 @@ impl WechatClient {
         query: &[(&str, &str)],
         body: &B,
     ) -> Result<Image, WechatError> {
-        let body = serde_json::to_vec(body).map_err(|e| WechatError::Decode(e.to_string()))?;
+        let body = serde_json::to_vec(body).map_err(WechatError::shape)?;
         let res = self
             .send(api, Method::POST, query, Some(body.into()))
             .await?;
@@ -141,7 +144,7 @@ impl WechatClient {
                 content_type,
             }),
             _ => decode_json::<serde_json::Value>(&res).and_then(|v| {
-                Err(WechatError::Decode(format!(
+                Err(WechatError::unexpected(format!(
                     "expected an image, got {}",
                     short(&v.to_string())
                 )))
@@ -172,7 +175,7 @@ impl WechatClient {
         let result = tokio::time::timeout(deadline, self.forward_stack.clone().oneshot(req))
             .await
             .map_err(|_| WechatError::Timeout)
-            .and_then(|sent| sent.map_err(|e| WechatError::Transport(e.message)))
+            .and_then(|sent| sent.map_err(|e| WechatError::Transport(e.cause)))
             .and_then(|res| match res.status {
                 s if s >= 500 => Err(WechatError::Status(s)),
                 _ => Ok(res),
@@ -225,9 +228,9 @@ impl WechatClient {
             })
             .await
             .map_err(|e| match e.downcast::<TransportError>() {
-                Ok(t) => WechatError::Transport(t.message),
+                Ok(t) => WechatError::Transport(t.cause),
                 Err(e) if e.is::<tower::timeout::error::Elapsed>() => WechatError::Timeout,
-                Err(e) => WechatError::Transport(e.to_string()),
+                Err(e) => WechatError::Transport(e.into()),
             });
         tracing::debug!(
             api = api.name,
@@ -272,8 +275,12 @@ fn decode_json<T: DeserializeOwned>(res: &WxResponse) -> Result<T, WechatError> 
     if res.status >= 500 {
         return Err(WechatError::Status(res.status));
     }
-    let value: serde_json::Value = serde_json::from_slice(&res.body)
-        .map_err(|e| WechatError::Decode(format!("not JSON (HTTP {}): {e}", res.status)))?;
+    let value: serde_json::Value = serde_json::from_slice(&res.body).map_err(|e| {
+        WechatError::Decode(DecodeError::NotJson {
+            status: res.status,
+            source: Arc::new(e),
+        })
+    })?;
     let errcode = value
         .get("errcode")
         .and_then(serde_json::Value::as_i64)
@@ -286,7 +293,7 @@ fn decode_json<T: DeserializeOwned>(res: &WxResponse) -> Result<T, WechatError> 
             .to_owned();
         return Err(WechatError::Api(WechatFault { errcode, errmsg }));
     }
-    serde_json::from_value(value).map_err(|e| WechatError::Decode(e.to_string()))
+    serde_json::from_value(value).map_err(WechatError::shape)
 }
 
 fn image_type(bytes: &[u8]) -> Option<&'static str> {

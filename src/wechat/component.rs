@@ -144,6 +144,11 @@ struct AuthorizerTokenRequest<'a> {
     authorizer_refresh_token: &'a str,
 }
 
+/// The query of every call but `api_component_token`.
+fn component_query(token: &str) -> [(&'static str, &str); 1] {
+    [("component_access_token", token)]
+}
+
 /// The credentials of the component itself.
 pub struct Component<'a> {
     pub app_id: &'a str,
@@ -171,7 +176,7 @@ pub async fn pre_auth_code(
     let body = AppidRequest {
         component_appid: component_app_id,
     };
-    let query = [("component_access_token", token)];
+    let query = component_query(token);
     client.post_json(api::PRE_AUTH_CODE, &query, &body).await
 }
 
@@ -185,7 +190,7 @@ pub async fn query_auth(
         component_appid: component_app_id,
         authorization_code: auth_code,
     };
-    let query = [("component_access_token", token)];
+    let query = component_query(token);
     let answer: QueryAuth = client.post_json(api::QUERY_AUTH, &query, &body).await?;
     Ok(answer.authorization_info)
 }
@@ -202,7 +207,7 @@ pub async fn authorizer_token(
         authorizer_appid: authorizer_app_id,
         authorizer_refresh_token: refresh_token,
     };
-    let query = [("component_access_token", token)];
+    let query = component_query(token);
     client.post_json(api::AUTHORIZER_TOKEN, &query, &body).await
 }
 
@@ -242,6 +247,6 @@ pub async fn authorizer_list(
         offset,
         count: AUTHORIZER_PAGE,
     };
-    let query = [("component_access_token", token)];
+    let query = component_query(token);
     client.post_json(api::AUTHORIZER_LIST, &query, &body).await
 }

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,9 +17,8 @@ use futures_util::stream::BoxStream;
 use reqwest::Method;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
 
-use super::error::{BUSY, TOKEN_REJECTED, WechatError};
+use super::error::{BUSY, TOKEN_REJECTED, WechatError, WechatFault};
 use super::transport::TransportError;
-use crate::error::WechatFault;
 
 /// Largest answer read whole (JSON answers are far smaller; a bigger one is refused
 /// rather than held in memory).
@@ -155,7 +155,7 @@ impl tower::Service<ForwardRequest> for ForwardService {
             builder = builder.header(CONTENT_TYPE, ct);
         }
         Box::pin(async move {
-            let mut res = builder.send().await.map_err(transport_error)?;
+            let mut res = builder.send().await.map_err(TransportError::from)?;
             let status = res.status().as_u16();
             let content_type = res.headers().get(CONTENT_TYPE).cloned();
             let content_disposition = res.headers().get(CONTENT_DISPOSITION).cloned();
@@ -181,12 +181,12 @@ impl tower::Service<ForwardRequest> for ForwardService {
 
 async fn read_whole(res: &mut reqwest::Response) -> Result<Bytes, TransportError> {
     let mut body = BytesMut::new();
-    while let Some(chunk) = res.chunk().await.map_err(transport_error)? {
+    while let Some(chunk) = res.chunk().await.map_err(TransportError::from)? {
         if body.len() + chunk.len() > MAX_READ_ANSWER {
-            return Err(TransportError {
-                message: format!("answer over {MAX_READ_ANSWER} bytes"),
-                not_sent: false,
-            });
+            return Err(TransportError::other(
+                format!("answer over {MAX_READ_ANSWER} bytes"),
+                false,
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -200,10 +200,7 @@ fn chunks(res: reqwest::Response) -> BoxStream<'static, Result<Bytes, WechatErro
         match res.chunk().await {
             Ok(Some(chunk)) => Some((Ok(chunk), Some(res))),
             Ok(None) => None,
-            Err(e) => Some((
-                Err(WechatError::Transport(e.without_url().to_string())),
-                None,
-            )),
+            Err(e) => Some((Err(WechatError::Transport(Arc::new(e.without_url()))), None)),
         }
     })
     .boxed()
@@ -216,14 +213,6 @@ pub fn worth_retrying(req: &ForwardRequest, result: &Result<Forwarded, Transport
         Ok(_) if req.single_use => false,
         Ok(res) if res.status >= 500 => true,
         Ok(res) => matches!(res.body, ForwardedBody::Read { errcode: BUSY, .. }),
-    }
-}
-
-fn transport_error(e: reqwest::Error) -> TransportError {
-    // `without_url`: the URL holds the real token or secret.
-    TransportError {
-        not_sent: e.is_connect(),
-        message: e.without_url().to_string(),
     }
 }
 
@@ -266,18 +255,8 @@ mod tests {
 
     #[test]
     fn busy_5xx_and_transport_errors_are_retried_single_use_codes_only_unsent() {
-        let sent = || {
-            Err(TransportError {
-                message: "reset".into(),
-                not_sent: false,
-            })
-        };
-        let unsent = || {
-            Err(TransportError {
-                message: "refused".into(),
-                not_sent: true,
-            })
-        };
+        let sent = || Err(TransportError::other("reset", false));
+        let unsent = || Err(TransportError::other("refused", true));
         let plain = request(false);
         assert!(worth_retrying(&plain, &read(200, -1)));
         assert!(worth_retrying(&plain, &read(502, 0)));

@@ -116,17 +116,11 @@ mod tests {
     }
 
     fn sent_error() -> Result<WxResponse, TransportError> {
-        Err(TransportError {
-            message: "reset".into(),
-            not_sent: false,
-        })
+        Err(TransportError::other("reset", false))
     }
 
     fn unsent_error() -> Result<WxResponse, TransportError> {
-        Err(TransportError {
-            message: "refused".into(),
-            not_sent: true,
-        })
+        Err(TransportError::other("refused", true))
     }
 
     #[tokio::test]

@@ -2,12 +2,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use reqwest::Method;
 
 use super::api::Api;
+use super::error::Cause;
 
 /// One upstream request. Cheap to clone (the body is shared), so it can be retried.
 #[derive(Debug, Clone)]
@@ -28,10 +30,32 @@ pub struct WxResponse {
 /// Why an exchange failed below HTTP. `not_sent` means the request provably never left
 /// (the connection was never made), so even a single-use code may be sent again.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
+#[error("{cause}")]
 pub struct TransportError {
-    pub message: String,
+    /// reqwest's error (its URL removed: it may hold a token), or why we gave up.
+    pub cause: Cause,
     pub not_sent: bool,
+}
+
+impl TransportError {
+    /// A failure of ours, not reqwest's (an answer too large to read ...).
+    pub fn other(why: impl Into<String>, not_sent: bool) -> Self {
+        let why: Box<dyn std::error::Error + Send + Sync> = why.into().into();
+        TransportError {
+            cause: Cause::from(why),
+            not_sent,
+        }
+    }
+}
+
+/// reqwest's error without its URL (it may hold an access_token or a secret).
+impl From<reqwest::Error> for TransportError {
+    fn from(e: reqwest::Error) -> Self {
+        TransportError {
+            not_sent: e.is_connect(),
+            cause: Arc::new(e.without_url()),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -62,19 +86,10 @@ impl tower::Service<WxRequest> for HttpService {
                 .body(body);
         }
         Box::pin(async move {
-            let res = builder.send().await.map_err(transport_error)?;
+            let res = builder.send().await.map_err(TransportError::from)?;
             let status = res.status().as_u16();
-            let body = res.bytes().await.map_err(transport_error)?;
+            let body = res.bytes().await.map_err(TransportError::from)?;
             Ok(WxResponse { status, body })
         })
-    }
-}
-
-fn transport_error(e: reqwest::Error) -> TransportError {
-    // `without_url`: the URL may hold an access_token.
-    let not_sent = e.is_connect();
-    TransportError {
-        message: e.without_url().to_string(),
-        not_sent,
     }
 }

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::claim::Claim;
-use super::{CodeService, StoredCode, Wait, images, wire};
+use super::{CodeService, StoredCode, Wait, images};
 use crate::domain::codes::{CodeKind, CodeSpec};
 use crate::domain::target::Target;
 use crate::error::{AppError, AppResult};
 use crate::services::token::now_unix;
 use crate::store::codes::{self as store, CodeRow, NewCode};
 use crate::wechat::Image;
+use crate::wechat::codes::{self, CodeRequest};
 
 /// WeChat's answer once an app's lifetime code quota is spent.
 pub const QUOTA_EXHAUSTED: i64 = 45029;
@@ -77,14 +78,10 @@ impl CodeService {
     }
 
     async fn call_wechat(&self, target: &Target, spec: &CodeSpec) -> AppResult<Image> {
-        let body = wire::body(spec);
-        let api = wire::api(spec.kind);
-        let body = &body;
+        let request = &CodeRequest::new(spec);
         self.mini_program
             .with_target_token(target, |client, token| async move {
-                client
-                    .post_image(api, &[("access_token", &*token.value)], body)
-                    .await
+                codes::make(&client, &token.value, request).await
             })
             .await
     }
@@ -110,6 +107,11 @@ impl Job {
         outcome
     }
 
+    #[tracing::instrument(
+        name = "code.make",
+        skip_all,
+        fields(app = %self.target.name, kind = self.spec.kind.as_str())
+    )]
     async fn make(&self, claim: &Claim) -> AppResult<(Arc<StoredCode>, Bytes)> {
         let svc = &self.service;
         // A store that is down would lose the code after WeChat made (and counted) it:
@@ -159,7 +161,8 @@ impl Job {
 
     async fn record(&self, file: &str, image: &Image) -> AppResult<Option<CodeRow>> {
         let svc = &self.service;
-        let params = serde_json::to_string(&wire::body(&self.spec)).map_err(AppError::internal)?;
+        let params =
+            serde_json::to_string(&CodeRequest::new(&self.spec)).map_err(AppError::internal)?;
         let row = NewCode {
             app_id: &self.target.app_id,
             kind: self.spec.kind.as_str(),

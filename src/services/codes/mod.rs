@@ -11,7 +11,6 @@ pub mod hot;
 pub mod images;
 mod job;
 pub mod pacer;
-mod wire;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};

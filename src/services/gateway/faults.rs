@@ -4,8 +4,9 @@
 
 use rand::Rng;
 
-use crate::error::{AppError, WechatFault};
+use crate::error::AppError;
 use crate::services::token::now_unix;
+use crate::wechat::WechatFault;
 
 /// Busy or failing: SDKs retry later.
 pub const SYSTEM_ERROR: i64 = -1;

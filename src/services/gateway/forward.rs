@@ -13,10 +13,11 @@ use super::faults::{self, refusal};
 use super::stats::{CallLabel, UNKNOWN_CLIENT};
 use super::{GatewayService, stand_in};
 use crate::domain::target::{Target, TokenSource};
-use crate::error::{AppError, WechatFault};
+use crate::error::AppError;
 use crate::services::codes::{QUOTA_EXHAUSTED, Wait};
 use crate::services::token::now_unix;
 use crate::wechat::WechatError;
+use crate::wechat::WechatFault;
 use crate::wechat::api;
 use crate::wechat::forward::{ForwardRequest, Forwarded};
 

@@ -25,12 +25,12 @@ pub use stats::{GatewayCalls, UNKNOWN_CLIENT};
 
 use crate::config::Settings;
 use crate::domain::target::{Target, TokenSource};
-use crate::error::WechatFault;
 use crate::services::ServiceDeps;
 use crate::services::codes::CodeService;
 use crate::services::mini_program::MiniProgramService;
 use crate::services::open_platform::OpenPlatformService;
 use crate::services::token::now_unix;
+use crate::wechat::WechatFault;
 use clients::{Client, Clients};
 use faults::refusal;
 use stats::{CallLabel, GatewayStats};

@@ -9,8 +9,9 @@ use super::forward::Query;
 use super::stats::{CallLabel, UNKNOWN_CLIENT};
 use super::{GatewayService, JSCODE2SESSION_API};
 use crate::domain::target::{Target, TokenSource};
-use crate::error::{AppError, AppResult, WechatFault};
+use crate::error::{AppError, AppResult};
 use crate::wechat::WechatError;
+use crate::wechat::WechatFault;
 use crate::wechat::forward::{ForwardRequest, Forwarded};
 
 /// Where an authorizer's jscode2session goes: the third-party platform's variant.

@@ -10,7 +10,6 @@
 
 mod counts;
 mod reuse;
-mod upstream;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +31,9 @@ use crate::services::admission::{Admit, Work};
 use crate::services::mini_program::MiniProgramService;
 use crate::services::token::now_unix;
 use crate::store::{Db, links};
+use crate::wechat::links::{
+    self as wechat, NfcSchemeRequest, SchemeRequest, ShortLinkRequest, UrlLinkRequest,
+};
 
 /// Distinct requests kept in memory; the record holds the rest.
 const CACHE_CAPACITY: u64 = 100_000;
@@ -164,7 +166,19 @@ impl LinkService {
                 ));
             }
         };
-        upstream::visit_quota(&self.mini_program, app, kind, &link.link).await
+        let link = link.link.as_str();
+        self.mini_program
+            .with_target_token(app, |client, token| async move {
+                match kind {
+                    JumpKind::Scheme => {
+                        wechat::scheme_visit_quota(&client, &token.value, link).await
+                    }
+                    JumpKind::UrlLink => {
+                        wechat::urllink_visit_quota(&client, &token.value, link).await
+                    }
+                }
+            })
+            .await
     }
 
     /// A Short Link for `app`.
@@ -209,6 +223,11 @@ impl LinkService {
     }
 
     /// Runs once per key however many requests wait for it.
+    #[tracing::instrument(
+        name = "link.make",
+        skip_all,
+        fields(app = %app.name, kind = key.target().kind)
+    )]
     async fn find_or_generate(
         &self,
         app: &Target,
@@ -263,10 +282,52 @@ impl LinkService {
         if let Some((bucket, limit)) = &counted {
             counts::take(&self.db, &app.app_id, bucket, *limit, now).await?;
         }
-        let made = upstream::generate(&self.mini_program, app, key).await;
+        let made = self.ask_wechat(app, &key.spec).await;
         if let (Err(_), Some((bucket, _))) = (&made, &counted) {
             counts::give_back(&self.db, &app.app_id, bucket).await;
         }
         made
+    }
+
+    /// The link `spec` describes, made by WeChat with `app`'s token.
+    async fn ask_wechat(&self, app: &Target, spec: &Spec) -> Result<String, AppError> {
+        let mini_program = &self.mini_program;
+        match spec {
+            Spec::Jump(JumpKind::Scheme, link) => {
+                let request = &SchemeRequest::new(link);
+                mini_program
+                    .with_target_token(app, |client, token| async move {
+                        wechat::generate_scheme(&client, &token.value, request).await
+                    })
+                    .await
+            }
+            Spec::Jump(JumpKind::UrlLink, link) => {
+                let request = &UrlLinkRequest::new(link);
+                mini_program
+                    .with_target_token(app, |client, token| async move {
+                        wechat::generate_urllink(&client, &token.value, request).await
+                    })
+                    .await
+            }
+            Spec::Short(short) => {
+                let request = &ShortLinkRequest::new(short);
+                mini_program
+                    .with_target_token(app, |client, token| async move {
+                        wechat::gen_shortlink(&client, &token.value, request).await
+                    })
+                    .await
+            }
+            Spec::Nfc(nfc) => {
+                let request = &NfcSchemeRequest::new(nfc);
+                mini_program
+                    .with_target_token(app, |client, token| async move {
+                        wechat::generate_nfc_scheme(&client, &token.value, request).await
+                    })
+                    .await
+            }
+            Spec::Plain(_) => Err(AppError::internal(
+                "a plain-text scheme is built without WeChat",
+            )),
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::OpenPlatformService;
 use crate::error::{AppError, AppResult};
@@ -72,8 +73,14 @@ impl OpenPlatformService {
     /// Trades an auth code for the authorizer and stores it with its refresh token and
     /// granted permission sets. The code may already have been used by the push or the
     /// callback carrying the same code: then the stored authorizer is the answer.
+    #[tracing::instrument(
+        name = "component.query_auth",
+        skip_all,
+        fields(app = tracing::field::Empty, kind = "api_query_auth")
+    )]
     pub async fn exchange_auth_code(&self, auth_code: &str) -> AppResult<AuthorizerView> {
         let c = self.configured()?;
+        tracing::Span::current().record("app", c.app_id.as_str());
         let db = &self.deps.db;
         let code_hash = hash_code(auth_code);
         let lock = self
@@ -194,6 +201,11 @@ impl OpenPlatformService {
         self.authorizer_tokens.len()
     }
 
+    #[tracing::instrument(
+        name = "component.authorizer_token",
+        skip_all,
+        fields(app = %app_id, kind = "api_authorizer_token")
+    )]
     pub(super) async fn fetch_authorizer_token(&self, app_id: &str) -> AppResult<AccessToken> {
         let c = self.configured()?;
         // Read under the slot's lock: the refresh token may have just been replaced.
@@ -239,10 +251,16 @@ impl OpenPlatformService {
         biz_appid: Option<&str>,
     ) -> AppResult<String> {
         let c = self.configured()?;
+        let span = tracing::info_span!(
+            "component.pre_auth_code",
+            app = %c.app_id,
+            kind = "api_create_preauthcode"
+        );
         let pre = self
             .with_component_token(|client, token| async move {
                 component::pre_auth_code(&client, &c.app_id, &token).await
             })
+            .instrument(span)
             .await?;
         let settings = &self.deps.settings;
         let redirect = format!(

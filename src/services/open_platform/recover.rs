@@ -28,8 +28,14 @@ pub struct Recovery {
 impl OpenPlatformService {
     /// Gives every authorizer without a refresh token the one WeChat lists for it. Asks
     /// WeChat nothing when none is missing.
+    #[tracing::instrument(
+        name = "component.recover",
+        skip_all,
+        fields(app = tracing::field::Empty, kind = "api_get_authorizer_list")
+    )]
     pub async fn recover_refresh_tokens(&self) -> AppResult<Recovery> {
         let c = self.configured()?;
+        tracing::Span::current().record("app", c.app_id.as_str());
         let db = &self.deps.db;
         let mut missing: HashSet<String> = store::without_refresh_token(db, &c.app_id)
             .await?

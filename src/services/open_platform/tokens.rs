@@ -6,6 +6,7 @@ use std::sync::Weak;
 
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
 
 use super::OpenPlatformService;
 use crate::error::AppError;
@@ -38,7 +39,11 @@ impl TokenSource for ComponentSource {
                 app_id,
                 secret: self.secret.expose_secret(),
             };
-            let fresh = component::component_token(&self.client, &credentials, &ticket).await?;
+            let span =
+                tracing::info_span!("component.token", app = %app_id, kind = "api_component_token");
+            let fresh = component::component_token(&self.client, &credentials, &ticket)
+                .instrument(span)
+                .await?;
             Ok(AccessToken {
                 value: fresh.component_access_token.into(),
                 expires_at: now_unix() + fresh.expires_in,

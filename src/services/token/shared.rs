@@ -168,9 +168,7 @@ impl SharedTokens {
                 return Ok(CrossLock::Adopted(token));
             }
             if Instant::now() >= deadline {
-                return Err(AppError::Upstream(
-                    "another instance holds the token lock".into(),
-                ));
+                return Err(AppError::upstream("another instance holds the token lock"));
             }
             tokio::time::sleep(LOCK_POLL).await;
         }

@@ -1,6 +1,6 @@
 //! Where a fresh token comes from (`TokenSource`); for mini programs: WeChat's
-//! stable_token or classic token endpoint, or, in `remote` mode, the central instance's
-//! `/internal` API.
+//! stable_token or classic token endpoint (`crate::wechat::tokens`), or, in `remote`
+//! mode, the central instance's `/internal` API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +13,13 @@ use tokio::time::Instant;
 use super::cell::Flight;
 use super::{AccessToken, now_unix};
 use crate::config::TokenMode;
-use crate::error::{AppError, WechatFault};
+use crate::error::AppError;
 use crate::metrics::{Metrics, TokenLabels};
-use crate::wechat::{WechatClient, WechatError, api};
+use crate::wechat::tokens::{self, AppCredentials};
+use crate::wechat::{WechatClient, WechatFault};
+
+/// What a token API (or the central instance) answered.
+pub use crate::wechat::tokens::FreshToken;
 
 /// WeChat ignores a second force_refresh within 30 s; so do we.
 const FORCE_SPACING: Duration = Duration::from_secs(30);
@@ -58,6 +62,11 @@ impl TokenSource for MiniProgramSource {
 }
 
 impl MiniProgramSource {
+    #[tracing::instrument(
+        name = "token.refresh",
+        skip_all,
+        fields(app = %self.credentials.name, kind = self.mode.as_str(), rejected = rejected.is_some())
+    )]
     async fn fresh(
         &self,
         rejected: Option<&str>,
@@ -76,11 +85,11 @@ impl MiniProgramSource {
         match self.mode {
             TokenMode::Classic => {
                 count("classic");
-                Ok(fetch_classic(&self.client, app).await?)
+                Ok(tokens::token(&self.client, app.wechat()).await?)
             }
             TokenMode::Stable => {
                 count("stable");
-                let fresh = fetch_stable(&self.client, app, false).await?;
+                let fresh = tokens::stable_token(&self.client, app.wechat(), false).await?;
                 // The normal call hands back the token WeChat just refused: only a forced
                 // refresh replaces it, and WeChat allows one per 30 s.
                 let same = rejected.is_some_and(|r| r == fresh.access_token);
@@ -90,7 +99,7 @@ impl MiniProgramSource {
                 if same && spaced {
                     count("stable_force");
                     flight.last_force = Some(Instant::now());
-                    return Ok(fetch_stable(&self.client, app, true).await?);
+                    return Ok(tokens::stable_token(&self.client, app.wechat(), true).await?);
                 }
                 Ok(fresh)
             }
@@ -106,17 +115,20 @@ impl MiniProgramSource {
     }
 }
 
-/// What an upstream answered: the token and its remaining lifetime in seconds.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FreshToken {
-    pub access_token: String,
-    pub expires_in: i64,
-}
-
 pub struct Credentials {
     pub name: String,
     pub app_id: String,
     pub secret: SecretString,
+}
+
+impl Credentials {
+    /// As the WeChat token and login APIs take them.
+    pub fn wechat(&self) -> AppCredentials<'_> {
+        AppCredentials {
+            appid: &self.app_id,
+            secret: self.secret.expose_secret(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -126,38 +138,11 @@ pub struct Remote {
     pub key: SecretString,
 }
 
+/// The central instance's refresh request.
 #[derive(Serialize)]
-struct StableTokenBody<'a> {
-    grant_type: &'static str,
-    appid: &'a str,
-    secret: &'a str,
-    force_refresh: bool,
-}
-
-pub async fn fetch_stable(
-    client: &WechatClient,
-    app: &Credentials,
-    force_refresh: bool,
-) -> Result<FreshToken, WechatError> {
-    let body = StableTokenBody {
-        grant_type: "client_credential",
-        appid: &app.app_id,
-        secret: app.secret.expose_secret(),
-        force_refresh,
-    };
-    client.post_json(api::STABLE_TOKEN, &[], &body).await
-}
-
-pub async fn fetch_classic(
-    client: &WechatClient,
-    app: &Credentials,
-) -> Result<FreshToken, WechatError> {
-    let query = [
-        ("grant_type", "client_credential"),
-        ("appid", app.app_id.as_str()),
-        ("secret", app.secret.expose_secret()),
-    ];
-    client.get_json(api::TOKEN, &query).await
+struct RemoteRefresh<'a> {
+    app: &'a str,
+    stale_token: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -182,17 +167,22 @@ pub async fn fetch_remote(
         Some(stale) => remote
             .http
             .post(format!("{base}/internal/access_token/refresh"))
-            .json(&serde_json::json!({ "app": app, "stale_token": stale })),
+            .json(&RemoteRefresh {
+                app,
+                stale_token: stale,
+            }),
     };
     let res = request
         .bearer_auth(remote.key.expose_secret())
         .send()
         .await
-        .map_err(|e| AppError::Upstream(format!("central token server: {}", e.without_url())))?;
-    let envelope: RemoteEnvelope = res
-        .json()
-        .await
-        .map_err(|e| AppError::Upstream(format!("central token server answered garbage: {e}")))?;
+        .map_err(|e| {
+            let e = e.without_url();
+            AppError::upstream_caused(format!("central token server: {e}"), e)
+        })?;
+    let envelope: RemoteEnvelope = res.json().await.map_err(|e| {
+        AppError::upstream_caused(format!("central token server answered garbage: {e}"), e)
+    })?;
     if envelope.code != 200 {
         // Pass WeChat's own errcode through when the central instance relayed one.
         if let Some(fault) = envelope
@@ -201,7 +191,7 @@ pub async fn fetch_remote(
         {
             return Err(AppError::Wechat(fault));
         }
-        return Err(AppError::Upstream(format!(
+        return Err(AppError::upstream(format!(
             "central token server: {} {}",
             envelope.code, envelope.msg
         )));
@@ -209,7 +199,7 @@ pub async fn fetch_remote(
     envelope
         .data
         .and_then(|d| serde_json::from_value::<FreshToken>(d).ok())
-        .ok_or_else(|| AppError::Upstream("central token server: no token in answer".into()))
+        .ok_or_else(|| AppError::upstream("central token server: no token in answer"))
 }
 
 /// The `kind` column of the token table for a mode.

@@ -10,7 +10,6 @@ pub mod session;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 
 use crate::config::Settings;
 use crate::domain::target::Target;
@@ -21,7 +20,9 @@ use crate::services::mini_program::MiniProgramService;
 use crate::services::token::now_unix;
 use crate::store::Db;
 use crate::store::users::{self as store, NewSession};
-use crate::wechat::{WechatError, api};
+use crate::wechat::WechatError;
+use crate::wechat::tokens::AppCredentials;
+use crate::wechat::users as wechat;
 
 pub struct UserService {
     settings: Arc<Settings>,
@@ -50,21 +51,6 @@ pub struct Session {
     session_key: SecretString,
 }
 
-/// `jscode2session`'s answer. No Debug: it holds the session_key.
-#[derive(Deserialize)]
-struct Code2Session {
-    openid: String,
-    session_key: String,
-    #[serde(default)]
-    unionid: Option<String>,
-}
-
-/// `getuserphonenumber`'s answer.
-#[derive(Deserialize)]
-struct PhoneAnswer {
-    phone_info: PhoneInfo,
-}
-
 impl UserService {
     pub fn new(deps: &ServiceDeps) -> Arc<Self> {
         let ttl = deps.settings.session.ttl_secs.clamp(1, i64::MAX as u64);
@@ -77,6 +63,11 @@ impl UserService {
     }
 
     /// `wx.login`'s code -> user (upserted by app and openid) and a new bearer session.
+    #[tracing::instrument(
+        name = "user.login",
+        skip_all,
+        fields(app = %target.name, kind = "jscode2session")
+    )]
     pub async fn login(&self, target: &Target, code: &OneTimeCode) -> AppResult<LoggedIn> {
         let secret = self
             .settings
@@ -85,21 +76,12 @@ impl UserService {
             .filter(|s| !s.is_empty())
             // A remote-mode instance holds no secret; logins belong on the central one.
             .ok_or_else(|| AppError::internal(format!("app `{}` has no secret", target.name)))?;
-        let query = [
-            ("appid", target.app_id.as_str()),
-            ("secret", secret),
-            ("js_code", code.as_str()),
-            ("grant_type", "authorization_code"),
-        ];
+        let app = AppCredentials {
+            appid: &target.app_id,
+            secret,
+        };
         // Single use: the client never resends it unless it provably never left.
-        let answer: Code2Session = self
-            .mini_program
-            .client
-            .get_json(api::JSCODE2SESSION, &query)
-            .await?;
-        if answer.openid.is_empty() || answer.session_key.is_empty() {
-            return Err(WechatError::Decode("jscode2session without openid".into()).into());
-        }
+        let answer = wechat::jscode2session(&self.mini_program.client, app, code.as_str()).await?;
         let unionid = answer.unionid.as_deref().filter(|u| !u.is_empty());
 
         let token = session::new_token();
@@ -191,6 +173,11 @@ impl UserService {
 
     /// Reads the phone (button code or encrypted data) and stores it on the session's user.
     /// A phone bound to another user of the same app is a 409.
+    #[tracing::instrument(
+        name = "user.bind_phone",
+        skip_all,
+        fields(app = %app, kind = proof.kind(), user_id = session.user_id)
+    )]
     pub async fn bind_phone(
         &self,
         session: &Session,
@@ -203,7 +190,7 @@ impl UserService {
                 phone_guard::check(&self.db, session.id, now).await?;
                 let info = self.phone_from_code(app, code, &session.openid).await?;
                 Phone::from_info(info).map_err(|why| {
-                    AppError::from(WechatError::Decode(format!("phone_info: {why}")))
+                    AppError::from(WechatError::unexpected(format!("phone_info: {why}")))
                 })?
             }
             PhoneProof::Encrypted(data) => {
@@ -245,18 +232,10 @@ impl UserService {
         code: &OneTimeCode,
         openid: &str,
     ) -> AppResult<PhoneInfo> {
-        let body = serde_json::json!({ "code": code.as_str(), "openid": openid });
-        let answer: PhoneAnswer = self
-            .mini_program
-            .with_token(app, |client, token| {
-                let body = &body;
-                async move {
-                    client
-                        .post_json(api::PHONE_NUMBER, &[("access_token", &*token.value)], body)
-                        .await
-                }
+        self.mini_program
+            .with_token(app, |client, token| async move {
+                wechat::phone_number(&client, &token.value, code.as_str(), openid).await
             })
-            .await?;
-        Ok(answer.phone_info)
+            .await
     }
 }
