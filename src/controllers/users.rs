@@ -149,11 +149,7 @@ pub async fn bind_phone(
 }
 
 /// The session's app. `app=` may repeat it; naming another app is a 400.
-async fn session_app(
-    acting: Acting<'_>,
-    ctx: &AppContext,
-    session: &Session,
-) -> AppResult<String> {
+async fn session_app(acting: Acting<'_>, ctx: &AppContext, session: &Session) -> AppResult<String> {
     if acting.is_named() {
         let target = app_param::target(acting, ctx).await?;
         if target.app_id != session.app_id {
@@ -169,23 +165,23 @@ async fn session_app(
 
 impl BindPhoneBody {
     fn proof(self) -> AppResult<PhoneProof> {
-    let code = self.code.filter(|c| !c.is_empty());
-    let data = self.encrypted_data.filter(|d| !d.is_empty());
-    match (code, data) {
-        (Some(_), Some(_)) => Err(AppError::invalid(
-            "encrypted_data",
-            "不能与 code 同时使用(二选一)",
-        )),
-        (Some(code), None) => Ok(PhoneProof::Code(OneTimeCode::parse("code", code)?)),
-        (None, Some(data)) => {
-            let iv = required("iv", self.iv)?;
-            Ok(PhoneProof::Encrypted(EncryptedPhone::parse(&data, &iv)?))
+        let code = self.code.filter(|c| !c.is_empty());
+        let data = self.encrypted_data.filter(|d| !d.is_empty());
+        match (code, data) {
+            (Some(_), Some(_)) => Err(AppError::invalid(
+                "encrypted_data",
+                "不能与 code 同时使用(二选一)",
+            )),
+            (Some(code), None) => Ok(PhoneProof::Code(OneTimeCode::parse("code", code)?)),
+            (None, Some(data)) => {
+                let iv = required("iv", self.iv)?;
+                Ok(PhoneProof::Encrypted(EncryptedPhone::parse(&data, &iv)?))
+            }
+            (None, None) => Err(AppError::invalid(
+                "code",
+                "不能为空(或改用 encrypted_data 和 iv)",
+            )),
         }
-        (None, None) => Err(AppError::invalid(
-            "code",
-            "不能为空(或改用 encrypted_data 和 iv)",
-        )),
-    }
     }
 }
 

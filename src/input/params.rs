@@ -25,29 +25,29 @@ impl<T: DeserializeOwned> Params<T> {
     /// Unknown keys are ignored, as the original service did.
     pub fn from_map(map: Map<String, Value>) -> Result<Self, AppError> {
         let field = RefCell::new(String::new());
-        T::deserialize(Fields {
-            map,
-            field: &field,
-        })
-        .map(Params)
-        .map_err(|e| AppError::invalid(field.take(), e.to_string()))
+        T::deserialize(Fields { map, field: &field })
+            .map(Params)
+            .map_err(|e| AppError::invalid(field.take(), e.to_string()))
     }
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Params<T> {
     type Error = AppError;
-    type Future =
-        Either<Ready<Result<Self, AppError>>, Pin<Box<dyn Future<Output = Result<Self, AppError>>>>>;
+    type Future = Either<
+        Ready<Result<Self, AppError>>,
+        Pin<Box<dyn Future<Output = Result<Self, AppError>>>>,
+    >;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         match Input::from_request(req, payload) {
             // A GET without a body is read at once: no future to box.
-            Either::Left(now) => {
-                Either::Left(ready(now.into_inner().and_then(|i| Params::from_map(i.into_map()))))
-            }
-            Either::Right(later) => {
-                Either::Right(Box::pin(async move { Params::from_map(later.await?.into_map()) }))
-            }
+            Either::Left(now) => Either::Left(ready(
+                now.into_inner()
+                    .and_then(|i| Params::from_map(i.into_map())),
+            )),
+            Either::Right(later) => Either::Right(Box::pin(async move {
+                Params::from_map(later.await?.into_map())
+            })),
         }
     }
 }
@@ -100,7 +100,10 @@ impl<'de> MapAccess<'de> for Entries<'_> {
         seed.deserialize(key.into_deserializer()).map(Some)
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
         seed.deserialize(self.value.take().unwrap_or(Value::Null))
     }
 
@@ -137,7 +140,10 @@ mod tests {
     #[test]
     fn strings_numbers_and_booleans_read_alike() {
         let s = parse(json!({"width": "430", "flag": "1", "path": 12, "other": [1]})).unwrap();
-        assert_eq!((s.width, s.flag, s.path.as_deref()), (Some(430), Some(true), Some("12")));
+        assert_eq!(
+            (s.width, s.flag, s.path.as_deref()),
+            (Some(430), Some(true), Some("12"))
+        );
         let s = parse(json!({"width": 280, "flag": false, "path": null})).unwrap();
         assert_eq!((s.width, s.flag, s.path), (Some(280), Some(false), None));
         let s = parse(json!({"width": "", "flag": ""})).unwrap();
@@ -148,7 +154,11 @@ mod tests {
     fn a_bad_value_names_its_field() {
         for (body, field, rule) in [
             (json!({"path": "a", "width": "wide"}), "width", "必须是整数"),
-            (json!({"flag": "yes", "width": 1}), "flag", "必须是布尔值(true/false)"),
+            (
+                json!({"flag": "yes", "width": 1}),
+                "flag",
+                "必须是布尔值(true/false)",
+            ),
             (json!({"path": [1], "zzz": 1}), "path", "必须是字符串"),
             (json!({"width": 1.5}), "width", "必须是整数"),
         ] {

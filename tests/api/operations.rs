@@ -120,7 +120,9 @@ async fn the_sqlite_file_and_its_folder_are_created_on_first_run() {
 /// it, so the document must say so: as a query parameter or a body property.
 #[tokio::test]
 async fn every_route_that_takes_appid_documents_it() {
-    let app = TestApp::spawn(DbKind::Sqlite, "appid_documented").await.unwrap();
+    let app = TestApp::spawn(DbKind::Sqlite, "appid_documented")
+        .await
+        .unwrap();
     let doc: serde_json::Value = app.get("/openapi.json").await.json().await.unwrap();
     let mut taking = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -130,7 +132,12 @@ async fn every_route_that_takes_appid_documents_it() {
         for (method, operation) in item.as_object().unwrap() {
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let url = app.url(&format!("{path}?appid=wx_not_an_appid"));
-            let res = app.client.request(method.clone(), url).send().await.unwrap();
+            let res = app
+                .client
+                .request(method.clone(), url)
+                .send()
+                .await
+                .unwrap();
             let (status, body) = envelope(res).await;
             if status == 400 && body["data"]["field"] == "appid" {
                 assert!(

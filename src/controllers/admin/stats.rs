@@ -77,7 +77,10 @@ pub async fn show(ctx: web::Data<AppContext>) -> AppResult<HttpResponse> {
     // Every app's token and quota in one statement: the page polls this.
     let kind = served.first().map_or("", |(_, _, cell)| cell.kind());
     let token_ids: Vec<&str> = served.iter().map(|(_, _, cell)| cell.app_id()).collect();
-    let quota_ids: Vec<&str> = served.iter().map(|(_, app, _)| app.app_id.as_str()).collect();
+    let quota_ids: Vec<&str> = served
+        .iter()
+        .map(|(_, app, _)| app.app_id.as_str())
+        .collect();
     let rows = admin::app_rows(&ctx.db, kind, &token_ids, &quota_ids).await?;
     let apps = served
         .into_iter()
