@@ -125,6 +125,26 @@ pub async fn without_refresh_token(
     Ok(rows.into_iter().map(|(app_id,)| app_id).collect())
 }
 
+/// Authorizers still authorized that have a stored token (`access_tokens`, `kind`): at
+/// start each one's timer is armed, so it is refreshed ahead with no traffic.
+pub async fn with_stored_token(
+    db: &Db,
+    component_app_id: &str,
+    kind: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = db
+        .query(
+            "SELECT a.app_id FROM authorizers a JOIN access_tokens t \
+             ON t.app_id = a.app_id AND t.kind = $2 \
+             WHERE a.component_app_id = $1 AND a.revoked = 0 ORDER BY a.app_id",
+        )
+        .bind(component_app_id)
+        .bind(kind)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.into_iter().map(|(app_id,)| app_id).collect())
+}
+
 /// Stores the refresh token WeChat returned with a new authorizer token.
 pub async fn update_refresh_token(
     db: &Db,

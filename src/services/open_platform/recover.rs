@@ -82,7 +82,29 @@ impl OpenPlatformService {
 impl OpenPlatformService {
     /// The check at start: recovers what is missing and says so; a failure is logged
     /// (the next start, or `wxa authorizers --recover`, tries again).
+    /// At start: refresh tokens recovered where they were lost, then every authorizer's
+    /// stored token armed, so each is refreshed ahead even if no request asks for it.
     pub async fn recover_at_start(&self) {
+        self.recover_missing().await;
+        self.arm_authorizers_from_store().await;
+    }
+
+    async fn arm_authorizers_from_store(&self) {
+        let Ok(c) = self.configured() else {
+            return;
+        };
+        let kind = self.authorizer_tokens.kind();
+        match store::with_stored_token(&self.deps.db, &c.app_id, kind).await {
+            Ok(app_ids) => {
+                for cell in self.authorizer_tokens.get_or_insert_all(&app_ids) {
+                    cell.arm_from_store().await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not arm the authorizers' tokens"),
+        }
+    }
+
+    async fn recover_missing(&self) {
         match self.recover_refresh_tokens().await {
             Ok(r) if r.missing == 0 => {}
             Ok(r) => tracing::warn!(

@@ -46,28 +46,53 @@ impl TokenCells {
         self.cells.load().get(app_id).cloned()
     }
 
+    /// The `access_tokens` kind of these cells.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
     /// The cell of `app_id`, made if absent: only for an appid known to be valid.
     pub fn get_or_insert(&self, app_id: &str) -> Arc<TokenCell> {
         if let Some(cell) = self.get(app_id) {
             return cell;
         }
+        self.get_or_insert_all(&[app_id])
+            .pop()
+            .unwrap_or_else(|| self.cell(app_id))
+    }
+
+    /// The cells of `app_ids`, made where absent with one copy of the map (arming every
+    /// authorizer at start must not copy it once per authorizer).
+    pub fn get_or_insert_all<S: AsRef<str>>(&self, app_ids: &[S]) -> Vec<Arc<TokenCell>> {
         let _write = self.write.lock().unwrap_or_else(|e| e.into_inner());
         let cells = self.cells.load();
-        if let Some(cell) = cells.get(app_id) {
-            return Arc::clone(cell);
+        let mut next: Option<Map> = None;
+        let mut out = Vec::with_capacity(app_ids.len());
+        for app_id in app_ids.iter().map(AsRef::as_ref) {
+            if let Some(cell) = next.as_ref().unwrap_or(&cells).get(app_id) {
+                out.push(Arc::clone(cell));
+                continue;
+            }
+            let cell = self.cell(app_id);
+            next.get_or_insert_with(|| Map::clone(&cells))
+                .insert(app_id.to_owned(), Arc::clone(&cell));
+            out.push(cell);
         }
-        let cell = Arc::new(TokenCell::new(
+        if let Some(next) = next {
+            self.cells.store(Arc::new(next));
+        }
+        out
+    }
+
+    fn cell(&self, app_id: &str) -> Arc<TokenCell> {
+        Arc::new(TokenCell::new(
             self.kind,
             app_id,
             app_id,
             self.margin,
             Arc::clone(&self.source),
             Arc::clone(&self.hub),
-        ));
-        let mut next = Map::clone(&cells);
-        next.insert(app_id.to_owned(), Arc::clone(&cell));
-        self.cells.store(Arc::new(next));
-        cell
+        ))
     }
 
     /// Drops `app_id`'s token everywhere: here, in Redis and in the database.

@@ -63,6 +63,45 @@ async fn component_and_authorizer_tokens_are_refreshed_at_their_due_time() {
 }
 
 #[tokio::test]
+async fn a_started_instance_refreshes_stored_authorizer_tokens_without_traffic() {
+    let test = "open_platform::ahead::armed_at_start";
+    // This instance would refresh only at expiry; the one started below, with a 290 s
+    // margin, finds the 295 s token due 5 s after it was issued.
+    let Some(app) = spawn_open(DbKind::Sqlite, test, |s| {
+        s.wechat.refresh_margin_secs = 0;
+    })
+    .await
+    else {
+        return;
+    };
+    token_lifetime(&app, 295).await;
+    push_ticket(&app).await;
+    authorize_at(&app, &app.address, MERCHANT).await;
+    app.context
+        .open_platform
+        .authorizer_token(MERCHANT)
+        .await
+        .unwrap();
+    let before = issued(&app.sim_counters().await, MERCHANT, "authorizer");
+    let (_, started, handle) = app
+        .another_instance(|s| s.wechat.refresh_margin_secs = 290)
+        .await;
+    // No request reaches the new instance: its start alone arms the authorizer's timer.
+    let counters = wait_for(&app, 15, |c| {
+        issued(c, MERCHANT, "authorizer") == before + 1
+    })
+    .await;
+    assert_eq!(
+        issued(&counters, MERCHANT, "authorizer"),
+        before + 1,
+        "{counters}"
+    );
+    assert_eq!(started.open_platform.authorizer_cells(), 1);
+    handle.stop(true).await;
+    app.finish().await;
+}
+
+#[tokio::test]
 async fn a_cold_burst_on_two_instances_makes_one_token_call_per_kind() {
     let test = "open_platform::ahead::a_cold_burst_on_two_instances";
     let Some(redis_url) = test_url("TEST_REDIS_URL") else {
