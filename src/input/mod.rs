@@ -29,12 +29,12 @@ pub fn required(field: &'static str, value: Option<String>) -> Result<String, Ap
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The request's named values, before a route's `Params` type reads them. Form and query
-/// values arrive as strings.
-#[derive(Debug, Default, Clone)]
-pub struct Input(Map<String, Value>);
+/// values arrive as strings. Private: handlers take `Params<T>`, never the untyped bag.
+#[derive(Debug, Default)]
+struct Input(Map<String, Value>);
 
 impl Input {
-    pub fn into_map(self) -> Map<String, Value> {
+    fn into_map(self) -> Map<String, Value> {
         self.0
     }
 
@@ -191,7 +191,7 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn a_query_string_alone_is_read_at_once() {
+    async fn a_query_string_alone_is_read_and_its_last_repeat_wins() {
         let code = read(TestRequest::get().uri("/x?width=280&scene=&width=300"))
             .await
             .unwrap();

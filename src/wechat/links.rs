@@ -9,7 +9,9 @@ use super::api;
 use super::client::WechatClient;
 use super::error::WechatError;
 use super::token_query;
-use crate::domain::links::{Expiry, JumpLink, NfcScheme, ShortLink};
+use crate::domain::links::{
+    EnvVersion, Expiry, JumpLink, LinkQuery, NfcScheme, PagePath, ShortLink,
+};
 
 /// `expire_type` 0 takes `expire_time`, 1 takes `expire_interval` days.
 #[derive(Debug, Serialize)]
@@ -48,13 +50,19 @@ pub struct Jump<'a> {
     env_version: &'static str,
 }
 
+impl<'a> Jump<'a> {
+    fn to(path: &'a PagePath, query: &'a LinkQuery, env_version: EnvVersion) -> Self {
+        Jump {
+            path: path.as_str(),
+            query: query.as_str(),
+            env_version: env_version.as_str(),
+        }
+    }
+}
+
 impl<'a> From<&'a JumpLink> for Jump<'a> {
     fn from(link: &'a JumpLink) -> Self {
-        Jump {
-            path: link.path.as_str(),
-            query: link.query.as_str(),
-            env_version: link.env_version.as_str(),
-        }
+        Jump::to(&link.path, &link.query, link.env_version)
     }
 }
 
@@ -129,11 +137,7 @@ pub struct NfcSchemeRequest<'a> {
 impl<'a> NfcSchemeRequest<'a> {
     pub fn new(nfc: &'a NfcScheme) -> Self {
         NfcSchemeRequest {
-            jump_wxa: Jump {
-                path: nfc.path.as_str(),
-                query: nfc.query.as_str(),
-                env_version: nfc.env_version.as_str(),
-            },
+            jump_wxa: Jump::to(&nfc.path, &nfc.query, nfc.env_version),
             model_id: &nfc.model_id,
             sn: &nfc.sn,
         }
@@ -201,6 +205,29 @@ pub async fn generate_nfc_scheme(
         .post_json(api::GENERATE_NFC_SCHEME, &token_query(token), request)
         .await?;
     non_empty(answer.openlink, "openlink")
+}
+
+/// One link request, whichever API makes it.
+#[derive(Debug)]
+pub enum LinkRequest<'a> {
+    Scheme(SchemeRequest<'a>),
+    UrlLink(UrlLinkRequest<'a>),
+    Short(ShortLinkRequest<'a>),
+    Nfc(NfcSchemeRequest<'a>),
+}
+
+/// Makes the link `request` describes, with the app's `token`.
+pub async fn make(
+    client: &WechatClient,
+    token: &str,
+    request: &LinkRequest<'_>,
+) -> Result<String, WechatError> {
+    match request {
+        LinkRequest::Scheme(r) => generate_scheme(client, token, r).await,
+        LinkRequest::UrlLink(r) => generate_urllink(client, token, r).await,
+        LinkRequest::Short(r) => gen_shortlink(client, token, r).await,
+        LinkRequest::Nfc(r) => generate_nfc_scheme(client, token, r).await,
+    }
 }
 
 /// An `errcode: 0` answer without the link is unreadable, not a link.

@@ -32,7 +32,7 @@ use crate::services::mini_program::MiniProgramService;
 use crate::services::token::now_unix;
 use crate::store::{Db, links};
 use crate::wechat::links::{
-    self as wechat, NfcSchemeRequest, SchemeRequest, ShortLinkRequest, UrlLinkRequest,
+    self as wechat, LinkRequest, NfcSchemeRequest, SchemeRequest, ShortLinkRequest, UrlLinkRequest,
 };
 
 /// Distinct requests kept in memory; the record holds the rest.
@@ -291,43 +291,21 @@ impl LinkService {
 
     /// The link `spec` describes, made by WeChat with `app`'s token.
     async fn ask_wechat(&self, app: &Target, spec: &Spec) -> Result<String, AppError> {
-        let mini_program = &self.mini_program;
-        match spec {
-            Spec::Jump(JumpKind::Scheme, link) => {
-                let request = &SchemeRequest::new(link);
-                mini_program
-                    .with_target_token(app, |client, token| async move {
-                        wechat::generate_scheme(&client, &token.value, request).await
-                    })
-                    .await
+        let request = &match spec {
+            Spec::Jump(JumpKind::Scheme, link) => LinkRequest::Scheme(SchemeRequest::new(link)),
+            Spec::Jump(JumpKind::UrlLink, link) => LinkRequest::UrlLink(UrlLinkRequest::new(link)),
+            Spec::Short(short) => LinkRequest::Short(ShortLinkRequest::new(short)),
+            Spec::Nfc(nfc) => LinkRequest::Nfc(NfcSchemeRequest::new(nfc)),
+            Spec::Plain(_) => {
+                return Err(AppError::internal(
+                    "a plain-text scheme is built without WeChat",
+                ));
             }
-            Spec::Jump(JumpKind::UrlLink, link) => {
-                let request = &UrlLinkRequest::new(link);
-                mini_program
-                    .with_target_token(app, |client, token| async move {
-                        wechat::generate_urllink(&client, &token.value, request).await
-                    })
-                    .await
-            }
-            Spec::Short(short) => {
-                let request = &ShortLinkRequest::new(short);
-                mini_program
-                    .with_target_token(app, |client, token| async move {
-                        wechat::gen_shortlink(&client, &token.value, request).await
-                    })
-                    .await
-            }
-            Spec::Nfc(nfc) => {
-                let request = &NfcSchemeRequest::new(nfc);
-                mini_program
-                    .with_target_token(app, |client, token| async move {
-                        wechat::generate_nfc_scheme(&client, &token.value, request).await
-                    })
-                    .await
-            }
-            Spec::Plain(_) => Err(AppError::internal(
-                "a plain-text scheme is built without WeChat",
-            )),
-        }
+        };
+        self.mini_program
+            .with_target_token(app, |client, token| async move {
+                wechat::make(&client, &token.value, request).await
+            })
+            .await
     }
 }

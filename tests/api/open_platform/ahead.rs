@@ -5,27 +5,32 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::helpers::{DbKind, TEST_APP_ID, envelope, say_skipped, test_url};
+use crate::helpers::{DbKind, TEST_APP_ID, TestApp, envelope, say_skipped, test_url};
 use crate::tokens::{internal_token, token_lifetime, wait_for};
 
 fn issued(counters: &Value, appid: &str, kind: &str) -> u64 {
     counters["tokens_issued"][appid][kind].as_u64().unwrap_or(0)
 }
 
-#[tokio::test]
-async fn component_and_authorizer_tokens_are_refreshed_at_their_due_time() {
-    let test = "open_platform::ahead::refreshed_at_their_due_time";
-    let Some(app) = spawn_open(DbKind::Sqlite, test, |s| {
-        s.wechat.refresh_margin_secs = 290;
+/// An instance with `margin` whose simulator issues 295 s tokens, and the merchant
+/// authorized. A 290 s margin makes such a token due 5 s after it is issued.
+async fn merchant_with_short_tokens(test: &str, margin: u64) -> Option<TestApp> {
+    let app = spawn_open(DbKind::Sqlite, test, |s| {
+        s.wechat.refresh_margin_secs = margin;
     })
-    .await
-    else {
-        return;
-    };
-    // 295 s tokens with a 290 s margin are due 5 s after they are issued.
+    .await?;
     token_lifetime(&app, 295).await;
     push_ticket(&app).await;
     authorize_at(&app, &app.address, MERCHANT).await;
+    Some(app)
+}
+
+#[tokio::test]
+async fn component_and_authorizer_tokens_are_refreshed_at_their_due_time() {
+    let test = "open_platform::ahead::refreshed_at_their_due_time";
+    let Some(app) = merchant_with_short_tokens(test, 290).await else {
+        return;
+    };
     let op = &app.context.open_platform;
     let component = op.component_token().await.unwrap();
     let merchant = op.authorizer_token(MERCHANT).await.unwrap();
@@ -67,16 +72,9 @@ async fn a_started_instance_refreshes_stored_authorizer_tokens_without_traffic()
     let test = "open_platform::ahead::armed_at_start";
     // This instance would refresh only at expiry; the one started below, with a 290 s
     // margin, finds the 295 s token due 5 s after it was issued.
-    let Some(app) = spawn_open(DbKind::Sqlite, test, |s| {
-        s.wechat.refresh_margin_secs = 0;
-    })
-    .await
-    else {
+    let Some(app) = merchant_with_short_tokens(test, 0).await else {
         return;
     };
-    token_lifetime(&app, 295).await;
-    push_ticket(&app).await;
-    authorize_at(&app, &app.address, MERCHANT).await;
     app.context
         .open_platform
         .authorizer_token(MERCHANT)
